@@ -1,0 +1,343 @@
+import path from 'node:path';
+import { ConvoyError } from './errors.ts';
+
+/** A console-like sink for the library's warnings and progress. */
+export interface Logger {
+  warn(message: string): void;
+  error(message: string): void;
+  info(message: string): void;
+}
+
+/** A compression format written as a twin of each text output. */
+export type CompressFormat = 'gzip' | 'br';
+
+/** Which implementation runs each step; the faster ones are used only when installed. */
+export interface Engines {
+  js: 'terser' | 'swc';
+  css: 'clean-css' | 'lightningcss';
+  sass: 'sass' | 'sass-embedded';
+}
+
+/** Delimiters and other options for the Nunjucks Environment the CLI builds. */
+export interface NunjucksEnvOptions {
+  autoescape?: boolean;
+  throwOnUndefined?: boolean;
+  trimBlocks?: boolean;
+  lstripBlocks?: boolean;
+  tags?: {
+    blockStart?: string;
+    blockEnd?: string;
+    variableStart?: string;
+    variableEnd?: string;
+    commentStart?: string;
+    commentEnd?: string;
+  };
+}
+
+/** The options object handed to `install`, `serve`, the CLI and `defineConfig` (DESIGN §3). */
+export interface ConvoyOptions {
+  /** Folder relative paths resolve from (default: the config file's folder or the cwd). */
+  root?: string;
+  /** Source roots, searched in order; the first match wins. */
+  sources?: string[];
+  /** Where processed files are written. */
+  staticRoot?: string;
+  /** URL prefix of staticRoot, or a CDN origin. */
+  staticUrl?: string;
+  /** Development mode: individual files, compile on demand, source maps. */
+  debug?: boolean;
+  /** Throw ConvoyError instead of falling back. */
+  strict?: boolean;
+  /** In debug, still print processed URLs from `convoy`. */
+  convoyDuringDebug?: boolean;
+  /** Use `x.min.css` beside `x.css` instead of minifying again. */
+  useExistingMinFiles?: boolean;
+  /** Print the `.gz` URL when the request accepts gzip (for hosts that cannot negotiate). */
+  gzipInTemplate?: boolean;
+  /** Compressed twins to write. */
+  compress?: CompressFormat[];
+  /** Recompile `scss` tags when their sources change. */
+  scssRebuild?: boolean;
+  /** Recompile `coffee` tags when their sources change. */
+  coffeeRebuild?: boolean;
+  /** Folder (under staticRoot) that holds carpool bundles. */
+  carpoolPathFragment?: string;
+  /** Join the original sources and minify the bundle, rather than joining minified files. */
+  carpoolCombineOriginals?: boolean;
+  /** Build a missing bundle during the render that needs it. */
+  carpoolCombineDuringRequest?: boolean;
+  /** In debug, still combine carpools. */
+  carpoolCombineDuringDebug?: boolean;
+  /** Markup of a CSS bundle tag (`%s` URL, `%i` integrity attributes). */
+  carpoolCssTemplate?: string;
+  /** Markup of a JS bundle tag (`%s` URL, `%i` integrity attributes). */
+  carpoolJsTemplate?: string;
+  /** Comment before a bundle tag (`%s` the sources joined by `+++`); empty disables. */
+  carpoolStartComment?: string;
+  /** Comment after a bundle tag; empty disables. */
+  carpoolEndComment?: string;
+  /** Path of the manifest. */
+  manifest?: string;
+  /** Template roots, for the scan and the CLI's loader. */
+  templates?: string[];
+  /** Which files under the template roots are templates. */
+  templateGlob?: string;
+  /** Options for the Environment the CLI builds. */
+  nunjucks?: NunjucksEnvOptions;
+  /** Source maps: written and referenced, off, or written but not referenced. */
+  sourceMaps?: boolean | 'hidden';
+  /** Embed the sources' text in source maps. */
+  sourcesContent?: boolean;
+  /** Print `integrity="sha384-…"` on tags. */
+  integrity?: boolean;
+  /** Which implementation runs each step. */
+  engines?: Partial<Engines>;
+  /** max-age in seconds for files without a fingerprint (the Express middleware). */
+  maxAge?: number;
+  /** Where warnings go; default: stderr, once per cause. */
+  logger?: Logger;
+}
+
+/** Every option filled in, paths absolute. */
+export interface ConvoyConfig {
+  root: string;
+  sources: string[];
+  staticRoot: string;
+  staticUrl: string;
+  debug: boolean;
+  strict: boolean;
+  convoyDuringDebug: boolean;
+  useExistingMinFiles: boolean;
+  gzipInTemplate: boolean;
+  compress: CompressFormat[];
+  scssRebuild: boolean;
+  coffeeRebuild: boolean;
+  carpoolPathFragment: string;
+  carpoolCombineOriginals: boolean;
+  carpoolCombineDuringRequest: boolean;
+  carpoolCombineDuringDebug: boolean;
+  carpoolCssTemplate: string;
+  carpoolJsTemplate: string;
+  carpoolStartComment: string;
+  carpoolEndComment: string;
+  manifest: string;
+  templates: string[];
+  templateGlob: string;
+  nunjucks: NunjucksEnvOptions;
+  sourceMaps: boolean | 'hidden';
+  sourcesContent: boolean;
+  integrity: boolean;
+  engines: Engines;
+  maxAge: number;
+  logger: Logger;
+}
+
+type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
+
+// One row per option: its type and the seed's environment name (absent: not settable from env).
+const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
+  root: { kind: 'string', env: 'CONVOY_ROOT' },
+  sources: { kind: 'list', env: 'CONVOY_SOURCES' },
+  staticRoot: { kind: 'string', env: 'STATIC_ROOT' },
+  staticUrl: { kind: 'string', env: 'STATIC_URL' },
+  debug: { kind: 'boolean', env: 'DEBUG' },
+  strict: { kind: 'boolean', env: 'CONVOY_STRICT' },
+  convoyDuringDebug: { kind: 'boolean', env: 'CONVOY_DURING_DEBUG' },
+  useExistingMinFiles: { kind: 'boolean', env: 'CONVOY_USE_EXISTING_MIN_FILES' },
+  gzipInTemplate: { kind: 'boolean', env: 'CONVOY_GZIP_IN_TEMPLATE' },
+  compress: { kind: 'compress', env: 'CONVOY_COMPRESS' },
+  scssRebuild: { kind: 'boolean', env: 'SCSS_REBUILD' },
+  coffeeRebuild: { kind: 'boolean', env: 'COFFEE_REBUILD' },
+  carpoolPathFragment: { kind: 'string', env: 'CARPOOL_CACHE_PATH_FRAGMENT' },
+  carpoolCombineOriginals: { kind: 'boolean', env: 'CARPOOL_COMBINE_ORIGINALS' },
+  carpoolCombineDuringRequest: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_REQUEST' },
+  carpoolCombineDuringDebug: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_DEBUG' },
+  carpoolCssTemplate: { kind: 'string', env: 'CARPOOL_CSS_TEMPLATE' },
+  carpoolJsTemplate: { kind: 'string', env: 'CARPOOL_JS_TEMPLATE' },
+  carpoolStartComment: { kind: 'string', env: 'CARPOOL_START_COMMENT_TEMPLATE' },
+  carpoolEndComment: { kind: 'string', env: 'CARPOOL_END_COMMENT_TEMPLATE' },
+  manifest: { kind: 'string', env: 'CONVOY_MANIFEST' },
+  templates: { kind: 'list', env: 'CONVOY_TEMPLATES' },
+  templateGlob: { kind: 'string', env: 'CONVOY_TEMPLATE_GLOB' },
+  nunjucks: { kind: 'object' },
+  sourceMaps: { kind: 'sourceMaps', env: 'CONVOY_SOURCE_MAPS' },
+  sourcesContent: { kind: 'boolean', env: 'CONVOY_SOURCES_CONTENT' },
+  integrity: { kind: 'boolean', env: 'CONVOY_INTEGRITY' },
+  engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
+  maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
+  logger: { kind: 'logger' },
+};
+
+const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
+  js: ['terser', 'swc'],
+  css: ['clean-css', 'lightningcss'],
+  sass: ['sass', 'sass-embedded'],
+};
+
+/** Identity helper that types a config file's default export. */
+export function defineConfig(options: ConvoyOptions): ConvoyOptions {
+  return options;
+}
+
+function fail(option: string, expected: string, got: unknown): never {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'object' ? JSON.stringify(got) ?? String(got) : String(got);
+  throw new ConvoyError('E_CONFIG', `option "${option}" expects ${expected}, got ${shown}`);
+}
+
+function parseBool(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  return fail(name, 'one of 1/0/true/false/yes/no', raw);
+}
+
+function splitList(raw: string): string[] {
+  return raw.split(/[:,]/).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Reads the seed's settings (CONVOY_*, CARPOOL_*, SCSS_REBUILD, DEBUG …) from an environment
+ * object such as `process.env`; names that are absent are left out so defaults still apply.
+ */
+export function configFromEnv(env: Record<string, string | undefined>): ConvoyOptions {
+  const out: Record<string, unknown> = {};
+  for (const [option, { kind, env: name }] of Object.entries(SCHEMA)) {
+    if (!name) continue;
+    const raw = env[name];
+    if (raw === undefined) continue;
+    switch (kind) {
+      case 'boolean':
+        out[option] = parseBool(name, raw);
+        break;
+      case 'number':
+        if (!/^\d+$/.test(raw.trim())) fail(name, 'a whole number', raw);
+        out[option] = Number(raw);
+        break;
+      case 'list':
+        out[option] = raw.split(':').map((s) => s.trim()).filter(Boolean);
+        break;
+      case 'compress':
+        out[option] = splitList(raw);
+        break;
+      case 'sourceMaps':
+        out[option] = raw.trim().toLowerCase() === 'hidden' ? 'hidden' : parseBool(name, raw);
+        break;
+      case 'engines': {
+        // "js=swc,css=lightningcss"
+        const engines: Record<string, string> = {};
+        for (const pair of splitList(raw)) {
+          const [k, v] = pair.split('=').map((s) => s.trim());
+          if (!k || !v) fail(name, 'pairs like js=swc,css=lightningcss', raw);
+          engines[k] = v;
+        }
+        out[option] = engines;
+        break;
+      }
+      default:
+        // Env strings may carry "\n" escapes (e.g. CARPOOL_CSS_TEMPLATE).
+        out[option] = raw.replace(/\\n/g, '\n');
+    }
+  }
+  return out as ConvoyOptions;
+}
+
+function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): void {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') fail(option, 'a string', value);
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail(option, 'true or false', value);
+      break;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a number of seconds ≥ 0', value);
+      break;
+    case 'list':
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) fail(option, 'a list of non-empty strings', value);
+      break;
+    case 'compress':
+      if (!Array.isArray(value) || !value.every((v) => v === 'gzip' || v === 'br')) fail(option, "a list of 'gzip' and 'br'", value);
+      break;
+    case 'sourceMaps':
+      if (typeof value !== 'boolean' && value !== 'hidden') fail(option, "true, false or 'hidden'", value);
+      break;
+    case 'object':
+      if (!isObj(value)) fail(option, 'an object', value);
+      break;
+    case 'logger':
+      if (!isObj(value) || !['warn', 'error', 'info'].every((m) => typeof value[m] === 'function')) {
+        fail(option, 'an object with warn, error and info functions', value);
+      }
+      break;
+    case 'engines':
+      if (!isObj(value)) fail(option, 'an object like { js: "terser", css: "clean-css", sass: "sass" }', value);
+      for (const [step, engine] of Object.entries(value)) {
+        const choices = (ENGINE_CHOICES as Record<string, readonly string[]>)[step];
+        if (!choices) fail(`${option}.${step}`, `one of the steps ${Object.keys(ENGINE_CHOICES).join(', ')}`, step);
+        if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
+      }
+      break;
+  }
+}
+
+/** A logger that writes to stderr and says each distinct message once. */
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console): Logger {
+  const seen = new Set<string>();
+  const once = (fn: (m: string) => void) => (m: string) => {
+    if (seen.has(m)) return;
+    seen.add(m);
+    fn(m);
+  };
+  return { warn: once((m) => sink.warn(`convoy: ${m}`)), error: once((m) => sink.error(`convoy: ${m}`)), info: (m) => sink.info(m) };
+}
+
+/** Validates options (unknown names and wrong types are errors naming the option) and fills in defaults. */
+export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  for (const [key, value] of Object.entries(options)) {
+    const row = (SCHEMA as Record<string, { kind: Kind } | undefined>)[key];
+    if (!row) {
+      throw new ConvoyError('E_CONFIG', `unknown option "${key}" (known options: ${Object.keys(SCHEMA).join(', ')})`);
+    }
+    if (value !== undefined) checkType(key as keyof ConvoyOptions, row.kind, value);
+  }
+  const root = path.resolve(options.root ?? process.cwd());
+  const abs = (p: string) => path.resolve(root, p);
+  const debug = options.debug ?? false;
+  const staticRoot = abs(options.staticRoot ?? 'public/static');
+  let staticUrl = options.staticUrl ?? '/static/';
+  if (!staticUrl.endsWith('/')) staticUrl += '/';
+  return {
+    root,
+    sources: (options.sources ?? ['static']).map(abs),
+    staticRoot,
+    staticUrl,
+    debug,
+    strict: options.strict ?? false,
+    convoyDuringDebug: options.convoyDuringDebug ?? false,
+    useExistingMinFiles: options.useExistingMinFiles ?? true,
+    gzipInTemplate: options.gzipInTemplate ?? false,
+    compress: options.compress ?? ['gzip', 'br'],
+    scssRebuild: options.scssRebuild ?? debug,
+    coffeeRebuild: options.coffeeRebuild ?? debug,
+    carpoolPathFragment: (options.carpoolPathFragment ?? 'CARPOOL').replace(/^\/+|\/+$/g, ''),
+    carpoolCombineOriginals: options.carpoolCombineOriginals ?? false,
+    carpoolCombineDuringRequest: options.carpoolCombineDuringRequest ?? true,
+    carpoolCombineDuringDebug: options.carpoolCombineDuringDebug ?? false,
+    carpoolCssTemplate: options.carpoolCssTemplate ?? '<link rel="stylesheet" href="%s" >\n',
+    carpoolJsTemplate: options.carpoolJsTemplate ?? '<script type="text/javascript" src="%s" ></script>\n',
+    carpoolStartComment: options.carpoolStartComment ?? '\n<!-- %s -->\n',
+    carpoolEndComment: options.carpoolEndComment ?? '\n<!-- %s -->\n',
+    manifest: options.manifest ? abs(options.manifest) : path.join(staticRoot, 'convoy-manifest.json'),
+    templates: (options.templates ?? ['templates']).map(abs),
+    templateGlob: options.templateGlob ?? '**/*.{njk,nunjucks,html}',
+    nunjucks: options.nunjucks ?? {},
+    sourceMaps: options.sourceMaps ?? debug,
+    sourcesContent: options.sourcesContent ?? true,
+    integrity: options.integrity ?? false,
+    engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
+    maxAge: options.maxAge ?? 60,
+    logger: options.logger ?? onceLogger(),
+  };
+}

@@ -1,0 +1,143 @@
+import postcss, { type ChildNode } from 'postcss';
+import valueParser from 'postcss-value-parser';
+import { ConvoyError } from '../errors.ts';
+import { rewriteUrls, urlTarget, type UrlContext } from './css-urls.ts';
+import { concatMaps, identityMap, stripMapComment, type SourceMap } from './sourcemaps.ts';
+
+/** One input of a join: its source name, its code and (for compiled code) the map to its sources. */
+export interface Part {
+  /** The source it came from (relative to its root), for messages and url() resolution. */
+  rel: string;
+  /** Its name in source maps: the root-relative path of the original, or of a compiled intermediate. */
+  name: string;
+  code: string;
+  map?: SourceMap;
+}
+
+/** Joined code with its map to the parts' names, and the maps of compiled parts to chain on. */
+export interface Joined {
+  code: string;
+  map: SourceMap;
+  inner: Map<string, SourceMap>;
+  /** Sources referenced by url()/@import: the output depends on them. */
+  referenced: string[];
+  /** Sources inlined through @import: the output depends on them too. */
+  inlined: string[];
+}
+
+/** What joining CSS needs from the pipeline. */
+export interface CssJoinContext extends UrlContext {
+  /** Inline local @imports (bundles) instead of rewriting them to fingerprinted URLs (single files). */
+  inlineImports: boolean;
+  /** Loads (compiling if needed) a stylesheet an @import names. */
+  loadCss(rel: string): Part;
+}
+
+// postcss needs file names; a virtual folder keeps the map's sources equal to the parts' names.
+const VIRTUAL = '/__convoy__/';
+
+/**
+ * Joins stylesheets into one, keeping the cascade: url()s are rewritten for the output's folder,
+ * local @imports inlined in place (wrapped in @media when they had a media list), a single
+ * @charset kept at the top. Anything that cannot keep its meaning in one file (an external
+ * @import after rules, @import with layer()/supports(), a non-UTF-8 charset, a cycle) refuses
+ * the join with E_BUNDLE.
+ */
+export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
+  const inner = new Map<string, SourceMap>();
+  const referenced: string[] = [];
+  const inlined: string[] = [];
+  let charset = false;
+  let emitted = false;
+
+  const collect = (part: Part, stack: string[]): ChildNode[] => {
+    if (stack.includes(part.rel)) {
+      throw new ConvoyError('E_BUNDLE', `@import cycle: ${[...stack, part.rel].join(' → ')}`, { file: part.rel });
+    }
+    if (part.map) inner.set(part.name, part.map);
+    let root;
+    try {
+      root = postcss.parse(stripMapComment(part.code), { from: VIRTUAL + part.name, map: { prev: false } });
+    } catch (cause) {
+      const c = cause as { reason?: string; line?: number; column?: number };
+      throw new ConvoyError('E_MINIFY', `CSS syntax error: ${c.reason ?? String(cause)}`, { file: part.rel, line: c.line, column: c.column, cause });
+    }
+    root.walkAtRules(/^charset$/i, (rule) => {
+      const name = rule.params.replace(/['"]/g, '').trim().toLowerCase();
+      if (name !== 'utf-8') {
+        throw new ConvoyError('E_BUNDLE', `@charset ${rule.params} cannot be joined with UTF-8 files`, { file: part.rel, line: rule.source?.start?.line });
+      }
+      charset = true;
+      rule.remove();
+    });
+    referenced.push(...rewriteUrls(root, part.rel, ctx, !ctx.inlineImports));
+    const out: ChildNode[] = [];
+    for (const node of [...root.nodes]) {
+      if (node.type === 'atrule' && node.name.toLowerCase() === 'import' && ctx.inlineImports) {
+        const args = valueParser(node.params).nodes.filter((n) => n.type !== 'space');
+        const first = args[0];
+        const url = first?.type === 'string' ? first.value : first?.type === 'function' && first.value.toLowerCase() === 'url' ? first.nodes[0]?.value : undefined;
+        const conditions = valueParser.stringify(args.slice(1)).trim();
+        const target = url === undefined ? undefined : urlTarget(url, part.rel, ctx.staticPath);
+        const line = node.source?.start?.line;
+        if (target && target !== 'escapes') {
+          if (/\b(layer|supports)\b/i.test(conditions) || /^layer\b/i.test(conditions)) {
+            throw new ConvoyError('E_BUNDLE', `@import ${node.params} uses layer()/supports(), which a joined file cannot express`, { file: part.rel, line });
+          }
+          const imported = ctx.loadCss(target.rel);
+          inlined.push(target.rel);
+          const nodes = collect(imported, [...stack, part.rel]);
+          if (conditions) {
+            const media = postcss.atRule({ name: 'media', params: conditions, source: node.source });
+            media.append(nodes);
+            out.push(media);
+          } else {
+            out.push(...nodes);
+          }
+          emitted = true;
+          continue;
+        }
+        if (emitted) {
+          throw new ConvoyError('E_BUNDLE', `@import ${node.params} would follow other rules in the bundle, where browsers ignore it`, { file: part.rel, line });
+        }
+      } else if (node.type !== 'comment') {
+        emitted = true;
+      }
+      out.push(node);
+    }
+    return out;
+  };
+
+  const bundle = postcss.root();
+  for (const part of parts) bundle.append(collect(part, []));
+  const result = bundle.toResult({ to: VIRTUAL + 'out.css', map: { inline: false, annotation: false, sourcesContent: true } });
+  let code = result.css;
+  const map = result.map.toJSON() as unknown as SourceMap;
+  if (charset) {
+    code = `@charset "UTF-8";\n${code}`;
+    map.mappings = `;${map.mappings}`;
+  }
+  return { code, map, inner, referenced, inlined };
+}
+
+/**
+ * Joins scripts so each runs as it did in its own <script>: every part ends on its own line and
+ * with a `;`, so a trailing line comment or a missing semicolon cannot swallow or call into the
+ * next part (`a = b` followed by `(function(){})()`).
+ */
+export function joinJs(parts: Part[]): Joined {
+  const inner = new Map<string, SourceMap>();
+  const pieces: { line: number; map: SourceMap }[] = [];
+  let code = '';
+  let line = 0;
+  for (const part of parts) {
+    let text = stripMapComment(part.code).replace(/\s+$/, '');
+    const lastLine = text.slice(text.lastIndexOf('\n') + 1);
+    // A `;` that may sit inside a trailing line comment does not count.
+    text += text.endsWith(';') && !lastLine.includes('//') ? '\n' : '\n;\n';
+    pieces.push({ line, map: part.map ?? identityMap(part.code, part.name, part.code) });
+    code += text;
+    line += text.split('\n').length - 1;
+  }
+  return { code, map: concatMaps(pieces), inner, referenced: [], inlined: [] };
+}

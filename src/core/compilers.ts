@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as sass from 'sass';
+import coffeescript from 'coffeescript';
+import { ConvoyError } from '../errors.ts';
+import { portableSources, type SourceMap } from './sourcemaps.ts';
+
+/** The result of compiling one source. */
+export interface Compiled {
+  code: string;
+  map: SourceMap;
+  /** Absolute paths of every file read, the entry included (Sass partials too). */
+  dependencies: string[];
+  /** Compiler warnings (Sass deprecations), in order. */
+  warnings: string[];
+}
+
+/** What a compiler needs to know. */
+export interface CompileOptions {
+  /** Folder map sources are made relative to. */
+  root: string;
+  /** Extra folders `@use`/`@import` search (the source roots). */
+  loadPaths: string[];
+  /** Which Sass implementation. */
+  sassEngine?: 'sass' | 'sass-embedded';
+}
+
+/** Which compiled language an extension belongs to, if any. */
+export function compilerFor(file: string): 'scss' | 'coffee' | undefined {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.scss' || ext === '.sass') return 'scss';
+  if (ext === '.coffee' || ext === '.litcoffee') return 'coffee';
+  return undefined;
+}
+
+type SassModule = typeof sass;
+const requireHere = createRequire(import.meta.url);
+let embedded: SassModule | undefined;
+
+function sassModule(engine: CompileOptions['sassEngine']): SassModule {
+  if (engine !== 'sass-embedded') return sass;
+  if (!embedded) {
+    try {
+      embedded = requireHere(requireHere.resolve('sass-embedded', { paths: [process.cwd()] })) as SassModule;
+    } catch (cause) {
+      throw new ConvoyError('E_CONFIG', 'engines.sass is "sass-embedded" but the package is not installed (npm install sass-embedded)', { cause });
+    }
+  }
+  return embedded;
+}
+
+/** Compiles a `.scss`/`.sass` file to expanded CSS with a source map and its dependency set. */
+export function compileScss(abs: string, rel: string, opts: CompileOptions): Compiled {
+  const warnings: string[] = [];
+  const impl = sassModule(opts.sassEngine);
+  try {
+    const result = impl.compile(abs, {
+      style: 'expanded',
+      sourceMap: true,
+      sourceMapIncludeSources: true,
+      loadPaths: opts.loadPaths,
+      importers: [new impl.NodePackageImporter(opts.root)],
+      logger: {
+        warn(message, options) {
+          const where = options.span?.url ? ` (${path.relative(opts.root, fileURLToPath(options.span.url))}:${options.span.start.line + 1})` : '';
+          warnings.push(`${options.deprecation ? 'deprecation: ' : ''}${message.split('\n')[0]}${where}`);
+        },
+      },
+    });
+    const map = portableSources(result.sourceMap as unknown as SourceMap, opts.root);
+    const dependencies = result.loadedUrls.filter((u) => u.protocol === 'file:').map((u) => fileURLToPath(u));
+    return { code: result.css, map, dependencies, warnings };
+  } catch (cause) {
+    const err = cause as { sassMessage?: string; span?: { url?: URL; start: { line: number; column: number } }; message: string };
+    if (err.span) {
+      const file = err.span.url ? path.relative(opts.root, fileURLToPath(err.span.url)).split(path.sep).join('/') : rel;
+      throw new ConvoyError('E_COMPILE', `Sass error: ${err.sassMessage ?? err.message}`, {
+        file,
+        line: err.span.start.line + 1,
+        column: err.span.start.column + 1,
+        cause,
+      });
+    }
+    throw new ConvoyError('E_COMPILE', `Sass error: ${err.message}`, { file: rel, cause });
+  }
+}
+
+/** Compiles a `.coffee` file to JavaScript (wrapped in a closure, as `coffee -c` does) with a source map. */
+export function compileCoffee(abs: string, rel: string, opts: CompileOptions): Compiled {
+  const src = fs.readFileSync(abs, 'utf8');
+  const source = path.relative(opts.root, abs).split(path.sep).join('/');
+  try {
+    const result = coffeescript.compile(src, {
+      filename: abs,
+      sourceMap: true,
+      sourceFiles: [source],
+      generatedFile: path.basename(rel).replace(/\.(lit)?coffee$/, '.js'),
+      literate: abs.endsWith('.litcoffee'),
+    }) as unknown as { js: string; v3SourceMap: string };
+    const map = JSON.parse(result.v3SourceMap) as SourceMap;
+    map.sourcesContent = [src];
+    delete map.sourceRoot;
+    return { code: result.js, map, dependencies: [abs], warnings: [] };
+  } catch (cause) {
+    const loc = (cause as { location?: { first_line: number; first_column: number } }).location;
+    throw new ConvoyError('E_COMPILE', `CoffeeScript error: ${(cause as Error).message}`, {
+      file: rel,
+      ...(loc ? { line: loc.first_line + 1, column: loc.first_column + 1 } : {}),
+      cause,
+    });
+  }
+}

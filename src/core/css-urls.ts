@@ -1,0 +1,113 @@
+import path from 'node:path';
+import type { Root } from 'postcss';
+import valueParser from 'postcss-value-parser';
+
+/** What rewriting needs from the pipeline. */
+export interface UrlContext {
+  /** Folder of the output (relative to staticRoot, `/`-separated) that URLs become relative to. */
+  outDir: string;
+  /** URL path of staticRoot (`/static/`), so root-relative references to it map to sources. */
+  staticPath: string;
+  /** The output path (relative to staticRoot) of a source, or undefined when it does not exist. */
+  resolveTarget(rel: string): string | undefined;
+  /** Told about each reference left as it was because its target is missing. */
+  warn(message: string): void;
+}
+
+/** A reference split into the source it names and the query/fragment that travel with it. */
+export interface UrlTarget {
+  rel: string;
+  suffix: string;
+}
+
+/**
+ * The source a CSS reference points at, or undefined for references that are not ours to rewrite
+ * (data:, other schemes, protocol-relative, fragments, root paths outside staticUrl).
+ */
+export function urlTarget(url: string, fromRel: string, staticPath: string): UrlTarget | undefined | 'escapes' {
+  const trimmed = url.trim();
+  if (!trimmed || trimmed.startsWith('#') || trimmed.startsWith('//') || /^[a-z][a-z0-9+.-]*:/i.test(trimmed)) return undefined;
+  const cut = trimmed.search(/[?#]/);
+  const bare = cut === -1 ? trimmed : trimmed.slice(0, cut);
+  const suffix = cut === -1 ? '' : trimmed.slice(cut);
+  let decoded: string;
+  try {
+    decoded = decodeURI(bare);
+  } catch {
+    return undefined;
+  }
+  let rel: string;
+  if (decoded.startsWith('/')) {
+    if (!decoded.startsWith(staticPath)) return undefined;
+    rel = path.posix.normalize(decoded.slice(staticPath.length));
+  } else {
+    rel = path.posix.normalize(path.posix.join(path.posix.dirname(fromRel), decoded));
+  }
+  if (rel.startsWith('../') || rel === '..' || rel.startsWith('/')) return 'escapes';
+  return { rel, suffix };
+}
+
+/** The URL of `outputPath` as written in a file that lives in `outDir`. */
+export function relativeUrl(outDir: string, outputPath: string): string {
+  const rel = path.posix.relative(outDir || '.', outputPath);
+  return encodeURI(rel);
+}
+
+/**
+ * Rewrites every `url()` in declarations (and `@import` with `rewriteImports`) of a stylesheet
+ * that came from `fromRel`, so it names the fingerprinted output relative to `ctx.outDir`.
+ * Returns the sources referenced, which the output therefore depends on.
+ */
+export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewriteImports: boolean): string[] {
+  const referenced: string[] = [];
+  const rewrite = (url: string): string | undefined => {
+    const target = urlTarget(url, fromRel, ctx.staticPath);
+    if (target === undefined) return undefined;
+    if (target === 'escapes') {
+      ctx.warn(`${fromRel}: url(${url}) points outside the source roots; left as it is`);
+      return undefined;
+    }
+    const out = ctx.resolveTarget(target.rel);
+    if (out === undefined) {
+      ctx.warn(`${fromRel}: url(${url}) names ${target.rel}, which is in no source root; left as it is`);
+      return undefined;
+    }
+    referenced.push(target.rel);
+    return relativeUrl(ctx.outDir, out) + target.suffix;
+  };
+  const rewriteValue = (value: string, alsoBareStrings: boolean): string => {
+    const parsed = valueParser(value);
+    let changed = false;
+    parsed.walk((node) => {
+      if (node.type === 'function' && node.value.toLowerCase() === 'url') {
+        const arg = node.nodes[0];
+        if (arg && (arg.type === 'word' || arg.type === 'string')) {
+          const next = rewrite(arg.value);
+          if (next !== undefined) {
+            arg.value = next;
+            changed = true;
+          }
+        }
+        return false;
+      }
+      if (alsoBareStrings && node.type === 'string') {
+        const next = rewrite(node.value);
+        if (next !== undefined) {
+          node.value = next;
+          changed = true;
+        }
+      }
+      return undefined;
+    });
+    return changed ? parsed.toString() : value;
+  };
+  root.walkDecls((decl) => {
+    if (/url\(/i.test(decl.value)) decl.value = rewriteValue(decl.value, false);
+  });
+  if (rewriteImports) {
+    root.walkAtRules(/^import$/i, (rule) => {
+      rule.params = rewriteValue(rule.params, true);
+    });
+  }
+  return referenced;
+}

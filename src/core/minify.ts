@@ -1,0 +1,107 @@
+import { createRequire } from 'node:module';
+import { minify_sync as terserMinify } from 'terser';
+import CleanCSS from 'clean-css';
+import { ConvoyError } from '../errors.ts';
+import type { Engines } from '../config.ts';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
+import { chainMaps, type SourceMap } from './sourcemaps.ts';
+
+/** The original file and line of a position in `input`, through its map when it has one. */
+function located(input: MinifyInput, line?: number, column?: number): { file: string; line?: number; column?: number } {
+  if (input.map && line !== undefined) {
+    const pos = originalPositionFor(new TraceMap(input.map as never), { line, column: Math.max(0, (column ?? 1) - 1) });
+    if (pos.source) return { file: pos.source, line: pos.line ?? undefined, column: pos.column === null ? undefined : pos.column + 1 };
+  }
+  return { file: input.rel, line, column };
+}
+
+/** Code to minify: `name` labels it in the map, `rel` in messages; `map` leads back to its sources. */
+export interface MinifyInput {
+  rel: string;
+  name: string;
+  code: string;
+  map?: SourceMap;
+}
+
+/** Minified code and its map to the original sources. */
+export interface Minified {
+  code: string;
+  map: SourceMap;
+}
+
+const requireHere = createRequire(import.meta.url);
+function optional<T>(pkg: string, option: string): T {
+  try {
+    return requireHere(requireHere.resolve(pkg, { paths: [process.cwd()] })) as T;
+  } catch (cause) {
+    throw new ConvoyError('E_CONFIG', `${option} names ${pkg}, which is not installed (npm install ${pkg})`, { cause });
+  }
+}
+
+function finish(input: MinifyInput, code: string, map: SourceMap, sourcesContent: boolean): Minified {
+  const inner = new Map<string, SourceMap>();
+  if (input.map) inner.set(input.name, input.map);
+  return { code, map: chainMaps(map, inner, sourcesContent) };
+}
+
+/** Terser's settings: two compress passes, as measured in bench/ to pay for themselves. */
+export const TERSER_OPTIONS = { compress: { passes: 2 }, mangle: true, format: { comments: 'some' as const } };
+
+/** Minifies JavaScript; a syntax error is an E_MINIFY naming the file and line. */
+export function minifyJs(input: MinifyInput, engine: Engines['js'] = 'terser', sourcesContent = true): Minified {
+  if (engine === 'swc') {
+    const swc = optional<{ minifySync(code: string, opts: object): { code: string; map?: string } }>('@swc/core', 'engines.js');
+    try {
+      const out = swc.minifySync(input.code, { compress: { passes: 2 }, mangle: true, sourceMap: true, format: { comments: 'some' }, inlineSourcesContent: true, filename: input.name } as object);
+      const map = JSON.parse(out.map ?? '{"version":3,"sources":[],"names":[],"mappings":""}') as SourceMap;
+      map.sources = map.sources.map(() => input.name);
+      map.sourcesContent = [input.code];
+      return finish(input, out.code, map, sourcesContent);
+    } catch (cause) {
+      if (cause instanceof ConvoyError) throw cause;
+      throw new ConvoyError('E_MINIFY', `swc could not minify: ${String(cause).split('\n')[0]}`, { file: input.rel, cause });
+    }
+  }
+  try {
+    const out = terserMinify({ [input.name]: input.code }, { ...TERSER_OPTIONS, sourceMap: { asObject: true, includeSources: true } });
+    return finish(input, out.code ?? '', out.map as unknown as SourceMap, sourcesContent);
+  } catch (cause) {
+    const c = cause as { message: string; line?: number; col?: number };
+    throw new ConvoyError('E_MINIFY', `JavaScript syntax error: ${c.message}`, { ...located(input, c.line, c.col !== undefined ? c.col + 1 : undefined), cause });
+  }
+}
+
+let cleanCss: CleanCSS.MinifierOutput | undefined;
+
+/**
+ * Minifies CSS. clean-css repairs broken CSS and only *warns*; those warnings are failures here,
+ * since the repaired output would not be what the author wrote.
+ */
+export function minifyCss(input: MinifyInput, engine: Engines['css'] = 'clean-css', sourcesContent = true): Minified {
+  if (engine === 'lightningcss') {
+    type LightningCss = { transform(o: object): { code: Uint8Array; map?: Uint8Array; warnings: { message: string; loc: { line: number; column: number } }[] } };
+    const lcss = optional<LightningCss>('lightningcss', 'engines.css');
+    try {
+      // Without targets lightningcss rewrites (min-width: X) as (width >= X), which older browsers ignore.
+      const out = lcss.transform({ filename: input.name, code: Buffer.from(input.code), minify: true, sourceMap: true, targets: { chrome: 80 << 16, firefox: 78 << 16, safari: 13 << 16 } });
+      const map = JSON.parse(Buffer.from(out.map ?? '').toString() || '{"version":3,"sources":[],"names":[],"mappings":""}') as SourceMap;
+      map.sourcesContent = map.sources.map(() => input.code);
+      return finish(input, Buffer.from(out.code).toString(), map, sourcesContent);
+    } catch (cause) {
+      const c = cause as { message: string; loc?: { line: number; column: number } };
+      throw new ConvoyError('E_MINIFY', `CSS error: ${c.message}`, { ...located(input, c.loc?.line, c.loc?.column), cause });
+    }
+  }
+  cleanCss ??= new CleanCSS({ level: 1, sourceMap: true, sourceMapInlineSources: true, rebase: false, inline: false, returnPromise: false });
+  const out = cleanCss.minify({ [input.name]: { styles: input.code } });
+  const problems = [...out.errors, ...out.warnings];
+  if (problems.length) {
+    const first = problems[0]!;
+    const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(first);
+    throw new ConvoyError('E_MINIFY', `CSS that clean-css had to repair: ${problems.join('; ')}`, {
+      ...(at ? located(input, Number(at[1]), Number(at[2]) + 1) : { file: input.rel }),
+    });
+  }
+  const map = JSON.parse(String(out.sourceMap)) as SourceMap;
+  return finish(input, out.styles, map, sourcesContent);
+}

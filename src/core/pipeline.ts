@@ -1,0 +1,429 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConvoyError, messageOf } from '../errors.ts';
+import type { ConvoyConfig } from '../config.ts';
+import { Finder, safeRelative } from './finder.ts';
+import { compileCoffee, compileScss, compilerFor, type Compiled } from './compilers.ts';
+import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
+import { minifyCss, minifyJs } from './minify.ts';
+import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
+import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
+import { FileStorage, type Storage } from './storage.ts';
+import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
+import { chainMaps, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
+
+/** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
+export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
+
+/** How much to trust the manifest: `trust` answers from it, `check` compares input digests first. */
+export type Freshness = 'trust' | 'check';
+
+/** Counters of real work done, for tests and the CLI summary. */
+export interface PipelineStats {
+  compiles: number;
+  minifies: number;
+  bundles: number;
+  writes: number;
+}
+
+type AssetKind = 'css' | 'js' | 'other';
+
+/** CSS, JS or anything else, by the output a source produces. */
+export function assetKind(rel: string): AssetKind {
+  const ext = outputExt(rel).toLowerCase();
+  if (ext === '.css') return 'css';
+  if (ext === '.js' || ext === '.mjs') return 'js';
+  return 'other';
+}
+
+const isMinName = (rel: string) => /\.min\.(css|js)$/i.test(rel);
+
+/**
+ * The one pipeline behind the tags, the CLI and the middleware: finds sources, compiles, joins,
+ * minifies, fingerprints, compresses, writes atomically and records each output in the manifest.
+ * Every method is synchronous so tags work in synchronous renders.
+ */
+export class Pipeline {
+  readonly finder: Finder;
+  readonly storage: Storage;
+  readonly manifest: Manifest;
+  readonly stats: PipelineStats = { compiles: 0, minifies: 0, bundles: 0, writes: 0 };
+  /** Compress quickly (brotli 5, not 11): set while building inside a request. */
+  fastCompression = false;
+  /** Output URL path → source, for mapping URLs printed inside a carpool back to their sources. */
+  private readonly urlSources = new Map<string, string>();
+  private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
+  private readonly inProgress: string[] = [];
+  private readonly warned = new Set<string>();
+  readonly staticPath: string;
+
+  constructor(readonly config: ConvoyConfig, storage?: Storage) {
+    this.finder = new Finder(config.sources);
+    this.storage = storage ?? new FileStorage(config.staticRoot);
+    this.manifest = new Manifest(config.manifest);
+    this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
+    for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
+    for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
+  }
+
+  /** Logs a warning once per distinct message. */
+  warn(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.config.logger.warn(message);
+  }
+
+  /** The public URL of an output path. */
+  url(outputPath: string): string {
+    return this.config.staticUrl + outputPath;
+  }
+
+  /** The source a URL printed by a tag (or a plain staticUrl path) stands for, if any. */
+  sourceOfUrl(url: string): string | undefined {
+    const bare = url.replace(/[?#].*$/, '');
+    const known = this.urlSources.get(bare);
+    if (known) return known;
+    for (const prefix of [this.config.staticUrl, this.staticPath]) {
+      if (bare.startsWith(prefix)) {
+        try {
+          return safeRelative(bare.slice(prefix.length));
+        } catch {
+          return undefined;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  private rememberUrl(entry: OutputEntry, rel: string): void {
+    for (const p of [entry.path, entry.variants.gz, entry.variants.br]) if (p) this.urlSources.set(this.url(p), rel);
+  }
+
+  // ---------------------------------------------------------------- inputs and freshness
+
+  /** Root-relative name of an absolute path (how inputs are recorded, the same in any checkout). */
+  private inputName(abs: string): string {
+    return path.relative(this.config.root, abs).split(path.sep).join('/');
+  }
+
+  /** Content digest of a file, cached by mtime and size; undefined when it is gone. */
+  fileDigest(abs: string): string | undefined {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      return undefined;
+    }
+    const cached = this.digests.get(abs);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.digest;
+    const d = digest(fs.readFileSync(abs));
+    this.digests.set(abs, { mtimeMs: st.mtimeMs, size: st.size, digest: d });
+    return d;
+  }
+
+  private inputsOf(absPaths: Iterable<string>, extra: Record<string, string> = {}): Record<string, string> {
+    const out: Record<string, string> = { ...extra };
+    for (const abs of absPaths) out[this.inputName(abs)] = this.fileDigest(abs) ?? 'missing';
+    return out;
+  }
+
+  /** Whether an entry's inputs changed since it was built, or one of its outputs is gone. */
+  isStale(entry: FileEntry | BundleEntry): boolean {
+    for (const [name, d] of Object.entries(entry.inputs)) {
+      if (name.startsWith('inline:')) continue;
+      if (this.fileDigest(path.resolve(this.config.root, name)) !== d) return true;
+    }
+    return !this.storage.exists(entry.path, entry.size);
+  }
+
+  /** Whether the processed form of a source is out of date (Sass partials and url() targets included). */
+  isSourceStale(rel: string): boolean {
+    const entry = this.manifest.data.files[safeRelative(rel)];
+    return !entry || this.isStale(entry);
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Writes one output under a fingerprinted name, with its map and compressed twins.
+   * The fingerprint covers the code; the `sourceMappingURL` line appended after it names the map,
+   * whose name derives from the same fingerprint, so one name always means the same bytes.
+   */
+  private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap): OutputEntry {
+    const hash = fingerprint(body);
+    const outPath = name(hash);
+    let bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    let mapPath: string | undefined;
+    if (map && this.config.sourceMaps !== false && kind !== 'other') {
+      mapPath = `${outPath}.map`;
+      const mapJson = JSON.stringify({ ...withContent(map, this.config.sourcesContent), file: path.posix.basename(outPath) });
+      this.put(mapPath, Buffer.from(mapJson));
+      if (this.config.sourceMaps === true) {
+        const ref = path.posix.basename(mapPath);
+        bytes = Buffer.concat([bytes, Buffer.from(kind === 'css' ? `\n/*# sourceMappingURL=${ref} */` : `\n//# sourceMappingURL=${ref}`)]);
+      }
+    }
+    this.put(outPath, bytes);
+    const variants: OutputEntry['variants'] = {};
+    if (isCompressible(outPath)) {
+      for (const format of this.config.compress) {
+        const twin = outPath + TWIN_SUFFIX[format];
+        if (this.storage.exists(twin)) {
+          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
+          continue;
+        }
+        const packed = compress(format, bytes, this.fastCompression);
+        if (packed) {
+          this.put(twin, packed);
+          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
+        }
+      }
+    }
+    return { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants, ...(mapPath ? { map: mapPath } : {}) };
+  }
+
+  /** Writes unless a file of that name and size is there already (names are fingerprints). */
+  private put(rel: string, bytes: Buffer): void {
+    if (this.storage.exists(rel, bytes.length)) return;
+    this.storage.write(rel, bytes);
+    this.stats.writes++;
+  }
+
+  // ---------------------------------------------------------------- compiling
+
+  /** A source as CSS/JS code with its map and every file read to make it. */
+  private load(rel: string, abs: string): Compiled & { name: string } {
+    const lang = compilerFor(rel);
+    const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass };
+    if (lang) {
+      this.stats.compiles++;
+      const out = lang === 'scss' ? compileScss(abs, rel, opts) : compileCoffee(abs, rel, opts);
+      if (out.warnings.length) {
+        this.warn(`${rel}: ${out.warnings.length} Sass warning(s), the first: ${out.warnings[0]}`);
+      }
+      // Compiled code gets its own map name, chained to the real sources later.
+      return { ...out, name: `${this.inputName(abs)}.__compiled__` };
+    }
+    const code = fs.readFileSync(abs, 'utf8');
+    return { code, map: undefined as unknown as SourceMap, dependencies: [abs], warnings: [], name: this.inputName(abs) };
+  }
+
+  private part(rel: string, abs: string): Part & { dependencies: string[] } {
+    const loaded = this.load(rel, abs);
+    return { rel, name: loaded.name, code: loaded.code, ...(loaded.map ? { map: loaded.map } : {}), dependencies: loaded.dependencies };
+  }
+
+  private withCycleGuard<T>(key: string, fn: () => T): T {
+    if (this.inProgress.includes(key)) {
+      throw new ConvoyError('E_BUNDLE', `reference cycle: ${[...this.inProgress, key].join(' → ')}`, { file: key });
+    }
+    this.inProgress.push(key);
+    try {
+      return fn();
+    } finally {
+      this.inProgress.pop();
+    }
+  }
+
+  private cssContext(outDir: string, inlineImports: boolean, deps: Set<string>) {
+    return {
+      outDir,
+      inlineImports,
+      staticPath: this.staticPath,
+      resolveTarget: (target: string): string | undefined => {
+        const found = this.finder.tryFind(target);
+        if (!found) return undefined;
+        deps.add(found.abs);
+        return this.asset(found.rel, 'check').path;
+      },
+      loadCss: (target: string): Part => {
+        const found = this.finder.find(target);
+        const p = this.part(found.rel, found.abs);
+        for (const d of p.dependencies) deps.add(d);
+        return p;
+      },
+      warn: (m: string) => this.warn(m),
+    };
+  }
+
+  private chained(joined: Joined): SourceMap {
+    return chainMaps(joined.map, joined.inner, true);
+  }
+
+  // ---------------------------------------------------------------- single assets
+
+  /**
+   * The processed (minified, fingerprinted) form of a source, built if the manifest lacks it or
+   * (with `check`) if its inputs changed. `plain` also writes the fingerprinted unminified copy.
+   */
+  asset(requested: string, freshness: Freshness = 'check', plain = false): FileEntry {
+    const rel = safeRelative(requested);
+    const known = this.manifest.data.files[rel];
+    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other')) return known;
+    return this.withCycleGuard(rel, () => this.buildAsset(rel, plain));
+  }
+
+  private buildAsset(requested: string, plain: boolean): FileEntry {
+    const found = this.finder.find(requested);
+    const rel = found.rel;
+    const kind = assetKind(rel);
+    let entry: FileEntry;
+    if (kind === 'other') {
+      const bytes = fs.readFileSync(found.abs);
+      const out = this.writeOutput((h) => outputName(rel, h, false), bytes, 'other');
+      entry = { ...out, source: rel, inputs: this.inputsOf([found.abs]) };
+    } else {
+      const deps = new Set<string>([found.abs]);
+      const alreadyMin = isMinName(rel);
+      let source = this.part(rel, found.abs);
+      source.dependencies.forEach((d) => deps.add(d));
+      // A `.min` twin beside the source is used as the minified form (useExistingMinFiles).
+      const twin = !compilerFor(rel) && !alreadyMin && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
+      const urls = (p: Part) => joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps));
+      let processed: { code: string; map?: SourceMap } = source;
+      if (kind === 'css') {
+        const j = urls(source);
+        processed = { code: j.code, map: this.chained(j) };
+      }
+      let plainOut: OutputEntry | undefined;
+      if (plain && !alreadyMin) {
+        plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
+      }
+      let minified: { code: string; map?: SourceMap };
+      if (alreadyMin) {
+        minified = processed;
+      } else if (twin) {
+        deps.add(twin.abs);
+        const twinPart = this.part(twin.rel, twin.abs);
+        if (kind === 'css') {
+          const j = urls(twinPart);
+          minified = { code: j.code, map: this.chained(j) };
+        } else {
+          minified = { code: stripMapComment(twinPart.code) };
+        }
+      } else {
+        this.stats.minifies++;
+        const input = { rel, name: `${this.inputName(found.abs)}.__processed__`, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
+        minified = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
+      }
+      const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
+      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}) };
+    }
+    this.manifest.data.files[rel] = entry;
+    this.rememberUrl(entry, rel);
+    return entry;
+  }
+
+  /**
+   * The debug form of a compiled source (`scss`/`coffee` in rebuild mode): unminified, with a
+   * source map, url()s left as written (the file sits in its source's folder), recompiled when
+   * the entry or any partial it loaded changes.
+   */
+  compile(requested: string): FileEntry {
+    const rel = safeRelative(requested);
+    const known = this.manifest.data.dev[rel];
+    if (known && !this.isStale(known)) return known;
+    const found = this.finder.find(rel);
+    const source = this.part(found.rel, found.abs);
+    const kind = assetKind(found.rel);
+    const out = this.writeOutput((h) => outputName(found.rel, h, false), source.code, kind, source.map);
+    const entry: FileEntry = { ...out, source: found.rel, inputs: this.inputsOf(source.dependencies) };
+    this.manifest.data.dev[found.rel] = entry;
+    this.rememberUrl(entry, found.rel);
+    return entry;
+  }
+
+  /** A stylesheet or script that shows a build error on the page (debug fallback for scss/coffee). */
+  errorAsset(requested: string, err: unknown): string {
+    const rel = safeRelative(requested);
+    const text = messageOf(err);
+    const kind = assetKind(rel);
+    const body =
+      kind === 'css'
+        ? `body::before{content:${JSON.stringify(`convoy: ${text}`).replace(/\\n/g, '\\A ')};display:block;white-space:pre-wrap;` +
+          'background:#fee;color:#900;border:2px solid #c00;padding:1em;font:14px/1.4 monospace}\n'
+        : `console.error(${JSON.stringify(`convoy: ${text}`)});\n` +
+          `document.addEventListener('DOMContentLoaded',function(){var p=document.createElement('pre');p.textContent=${JSON.stringify(`convoy: ${text}`)};` +
+          "p.style.cssText='background:#fee;color:#900;border:2px solid #c00;padding:1em';document.body.insertBefore(p,document.body.firstChild)});\n";
+    const stem = rel.slice(0, rel.length - path.posix.extname(rel).length);
+    const out = this.writeOutput((h) => `${stem}.error.${h}${kind === 'css' ? '.css' : '.js'}`, body, kind);
+    return out.path;
+  }
+
+  // ---------------------------------------------------------------- bundles
+
+  /** The manifest entry of a bundle, with no I/O (a production render). */
+  findBundle(kind: 'css' | 'js', items: BundleItem[]): BundleEntry | undefined {
+    return this.manifest.data.bundles[bundleKey(kind, this.bundleSources(items))];
+  }
+
+  /** The source list that keys a bundle (inline pieces by digest). */
+  bundleSources(items: BundleItem[]): string[] {
+    return items.map((i) => (i.type === 'file' ? safeRelative(i.rel) : `inline:${digest(i.code).slice(0, 16)}`));
+  }
+
+  /** A carpool bundle of `items` in order, built unless the manifest has it (fresh, with `check`). */
+  bundle(kind: 'css' | 'js', items: BundleItem[], freshness: Freshness = 'check'): BundleEntry {
+    const sources = this.bundleSources(items);
+    const key = bundleKey(kind, sources);
+    const known = this.manifest.data.bundles[key];
+    if (known && (freshness === 'trust' || !this.isStale(known))) return known;
+    this.stats.bundles++;
+    const deps = new Set<string>();
+    const inline: Record<string, string> = {};
+    const combineOriginals = this.config.carpoolCombineOriginals;
+    const parts: Part[] = items.map((item, i) => {
+      if (item.type === 'inline') {
+        inline[sources[i]!] = digest(item.code);
+        const p: Part = { rel: `inline <${kind === 'css' ? 'style' : 'script'}> #${i + 1}`, name: `${sources[i]}.${kind}`, code: item.code };
+        if (kind === 'js' && !combineOriginals) {
+          this.stats.minifies++;
+          return { ...p, ...minifyJs(p, this.config.engines.js) };
+        }
+        return p;
+      }
+      const found = this.finder.find(item.rel);
+      if (assetKind(found.rel) !== kind) {
+        throw new ConvoyError('E_BUNDLE', `a ${kind} carpool cannot hold ${found.rel}`, { file: found.rel });
+      }
+      deps.add(found.abs);
+      if (kind === 'js' && !combineOriginals) {
+        // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
+        const entry = this.asset(found.rel, 'check');
+        for (const input of Object.keys(entry.inputs)) deps.add(path.resolve(this.config.root, input));
+        const code = this.storage.read(entry.path)?.toString('utf8') ?? '';
+        const mapText = entry.map ? this.storage.read(entry.map)?.toString('utf8') : undefined;
+        return { rel: found.rel, name: found.rel, code, ...(mapText ? { map: JSON.parse(mapText) as SourceMap } : {}) };
+      }
+      const twin = kind === 'css' && !combineOriginals && this.config.useExistingMinFiles && !compilerFor(found.rel) && !isMinName(found.rel)
+        ? this.finder.tryFind(found.rel.replace(/\.css$/i, '.min.css'))
+        : undefined;
+      const p = twin ? this.part(twin.rel, twin.abs) : this.part(found.rel, found.abs);
+      if (twin) deps.add(twin.abs);
+      p.dependencies.forEach((d) => deps.add(d));
+      return p;
+    });
+    const outDir = `${this.config.carpoolPathFragment}/${kind}`;
+    const joined = kind === 'css' ? joinCss(parts, this.cssContext(outDir, true, deps)) : joinJs(parts);
+    let result: { code: string; map?: SourceMap } = { code: joined.code, map: this.chained(joined) };
+    if (kind === 'css' || combineOriginals) {
+      this.stats.minifies++;
+      const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: `${key}.__joined__`, code: result.code, ...(result.map ? { map: result.map } : {}) };
+      result = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
+    }
+    const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
+    const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };
+    this.manifest.data.bundles[key] = entry;
+    return entry;
+  }
+
+  /** Saves the manifest if it changed. */
+  save(): boolean {
+    return this.manifest.save();
+  }
+}
+
+/** The pipeline for a resolved configuration. */
+export function createPipeline(config: ConvoyConfig, storage?: Storage): Pipeline {
+  return new Pipeline(config, storage);
+}

@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import remapping from '@jridgewell/remapping';
+import { FlattenMap, TraceMap, encodedMappings, type SectionedSourceMap } from '@jridgewell/trace-mapping';
+
+/** A version 3 source map as JSON. */
+export interface SourceMap {
+  version: 3;
+  file?: string;
+  sourceRoot?: string;
+  sources: string[];
+  sourcesContent?: (string | null)[];
+  names: string[];
+  mappings: string;
+}
+
+/** A piece of generated code with the map back to its sources (absent: the code is its own source). */
+export interface Mapped {
+  code: string;
+  map?: SourceMap;
+}
+
+/**
+ * Rewrites a map's sources (file URLs, absolute paths) as paths relative to `root`, so maps are
+ * the same in any checkout folder.
+ */
+export function portableSources(map: SourceMap, root: string, fromDir = root): SourceMap {
+  const sources = map.sources.map((s) => {
+    let abs: string;
+    if (s.startsWith('file://')) abs = fileURLToPath(s);
+    else if (path.isAbsolute(s)) abs = s;
+    else if (/^[a-z]+:/i.test(s)) return s;
+    else abs = path.resolve(fromDir, map.sourceRoot ?? '', s);
+    return path.relative(root, abs).split(path.sep).join('/');
+  });
+  const { sourceRoot: _drop, ...rest } = map;
+  return { ...rest, sources };
+}
+
+/** An identity map naming `source`: every line of `code` maps to itself, token by token. */
+export function identityMap(code: string, source: string, content?: string): SourceMap {
+  // Segments at every token start keep columns exact for any identifier a consumer looks up.
+  let mappings = '';
+  let prevCol = 0;
+  let prevLine = 0;
+  const lines = code.split('\n');
+  for (let line = 0; line < lines.length; line++) {
+    if (line > 0) mappings += ';';
+    let genCol = 0;
+    let first = true;
+    const re = /[A-Za-z_$][\w$]*|\d+|[^\s\w$]/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(lines[line]!))) {
+      const col = m.index;
+      mappings += (first ? '' : ',') + vlq(col - genCol) + vlq(0) + vlq(line - prevLine) + vlq(col - prevCol);
+      genCol = col;
+      prevLine = line;
+      prevCol = col;
+      first = false;
+    }
+  }
+  return { version: 3, sources: [source], names: [], mappings, ...(content !== undefined ? { sourcesContent: [content] } : {}) };
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+function vlq(n: number): string {
+  let v = n < 0 ? (-n << 1) | 1 : n << 1;
+  let out = '';
+  do {
+    let digit = v & 31;
+    v >>>= 5;
+    if (v > 0) digit |= 32;
+    out += B64[digit];
+  } while (v > 0);
+  return out;
+}
+
+/** Joins the maps of concatenated pieces (each starting at `line`) into one flat map. */
+export function concatMaps(pieces: { line: number; map: SourceMap }[], file?: string): SourceMap {
+  const sectioned: SectionedSourceMap = {
+    version: 3,
+    sections: pieces.map(({ line, map }) => ({ offset: { line, column: 0 }, map: map as never })),
+  };
+  return toSourceMap(new FlattenMap(sectioned), file);
+}
+
+function toSourceMap(tm: TraceMap, file?: string): SourceMap {
+  return {
+    version: 3,
+    ...(file ? { file } : {}),
+    sources: tm.sources.map((s) => s ?? ''),
+    sourcesContent: tm.sourcesContent ?? undefined,
+    names: tm.names,
+    mappings: encodedMappings(tm),
+  } as SourceMap;
+}
+
+/**
+ * Chains maps: `outer` maps the final code to an intermediate, each of whose sources may have a
+ * map of its own in `inner` (by source name). The result maps the final code to the originals.
+ */
+export function chainMaps(outer: SourceMap, inner: Map<string, SourceMap>, sourcesContent: boolean): SourceMap {
+  const result = remapping(outer as never, (source) => (inner.get(source) as never) ?? null, { excludeContent: !sourcesContent });
+  const out = JSON.parse(result.toString()) as SourceMap;
+  return out;
+}
+
+/** Drops `sourcesContent` when it is not wanted. */
+export function withContent(map: SourceMap, sourcesContent: boolean): SourceMap {
+  if (sourcesContent) return map;
+  const { sourcesContent: _drop, ...rest } = map;
+  return rest;
+}
+
+/** Removes `sourceMappingURL` comments a source brought along: they would point at the wrong file. */
+export function stripMapComment(code: string): string {
+  return code.replace(/\n?(?:\/\/[#@] sourceMappingURL=[^\n]*|\/\*[#@] sourceMappingURL=[^*]*\*\/)\s*$/g, '');
+}

@@ -1,0 +1,41 @@
+/** What went wrong, as a stable code callers can branch on. */
+export type ConvoyErrorCode =
+  | 'E_CONFIG' // an option is unknown or has the wrong type
+  | 'E_NOT_FOUND' // a source file is in none of the source roots
+  | 'E_PATH_ESCAPE' // a path leaves the source roots (.., absolute, encoded, symlink)
+  | 'E_COMPILE' // Sass or CoffeeScript rejected a source
+  | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
+  | 'E_BUNDLE' // files cannot be joined without changing behaviour
+  | 'E_TEMPLATE' // a tag is used wrongly in a template
+  | 'E_WRITE'; // the storage could not write an output
+
+/** Where in a file a problem was found (1-based line and column). */
+export interface ConvoyErrorInit {
+  file?: string;
+  line?: number;
+  column?: number;
+  cause?: unknown;
+}
+
+/** The one error type the library throws: a code, the file (and line) at fault, and the cause. */
+export class ConvoyError extends Error {
+  readonly code: ConvoyErrorCode;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+
+  constructor(code: ConvoyErrorCode, message: string, init: ConvoyErrorInit = {}) {
+    const where = init.file ? `${init.file}${init.line ? `:${init.line}${init.column ? `:${init.column}` : ''}` : ''}: ` : '';
+    super(`${where}${message}`, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = 'ConvoyError';
+    this.code = code;
+    this.file = init.file;
+    this.line = init.line;
+    this.column = init.column;
+  }
+}
+
+/** The message of anything thrown, for logs. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
