@@ -1,0 +1,10 @@
+export { install, getConvoy } from './install.ts';
+export { configFromEnv, defineConfig, resolveConfig, onceLogger } from './config.ts';
+export type { ConvoyOptions, ConvoyConfig, Logger, Engines, CompressFormat, NunjucksEnvOptions } from './config.ts';
+export { ConvoyError } from './errors.ts';
+export type { ConvoyErrorCode } from './errors.ts';
+export { createPipeline, Pipeline } from './core/pipeline.ts';
+export type { BundleItem, Freshness, PipelineStats } from './core/pipeline.ts';
+export type { FileEntry, BundleEntry, OutputEntry, ManifestData } from './core/manifest.ts';
+export { Convoy } from './tags/runtime.ts';
+export type { Printed, Where, UrlTag } from './tags/runtime.ts';

@@ -1,0 +1,153 @@
+import nunjucks from 'nunjucks';
+import { ConvoyError } from '../errors.ts';
+import { nj, literal, literalString, nodeList, staticOutput, staticText, type AstNode, type Parser } from './nunjucks-facade.ts';
+import type { Convoy, UrlTag, Where } from './runtime.ts';
+
+/** What the template scanner learns from each tag as the extension parses it. */
+export interface ScanEvent {
+  template: string;
+  line: number;
+  tag: UrlTag | 'carpool';
+  /** `built`: prebuilt; `dynamic`: depends on render-time values; `failed`: the build failed. */
+  status: 'built' | 'dynamic' | 'failed';
+  detail: string;
+}
+
+/** The render context as the extension sees it. */
+interface RenderContext {
+  lookup(name: string): unknown;
+  ctx: Record<string, unknown>;
+}
+
+const TAGS = ['convoy', 'scss', 'coffee', 'carpool'] as const;
+
+/** Where the request's Accept-Encoding is read from (for gzipInTemplate), in order. */
+export function acceptEncodingOf(context: RenderContext): string | undefined {
+  const direct = context.lookup('convoyAcceptEncoding');
+  if (typeof direct === 'string') return direct;
+  for (const name of ['req', 'request']) {
+    const req = context.ctx[name] as { headers?: Record<string, unknown> } | undefined;
+    const value = req?.headers?.['accept-encoding'];
+    if (typeof value === 'string') return value;
+  }
+  return undefined;
+}
+
+let serial = 0;
+
+/**
+ * The Nunjucks extension behind `convoy`, `scss`, `coffee` and `carpool … endcarpool`. It only
+ * parses: arguments known at compile time are resolved there when the manifest can answer (the
+ * output becomes plain template text), everything else calls the Convoy runtime at render time.
+ */
+export class ConvoyExtension {
+  readonly tags: string[] = [...TAGS];
+  /** Template source → name, filled by the loader wrapper, so messages can say `template:line`. */
+  readonly templateNames = new Map<string, string>();
+  /** Set by the scanner: resolve by building and report each tag. */
+  scan: { template: string; events: ScanEvent[] } | undefined;
+  /** Name of the global the `as name` form calls. */
+  readonly globalName = `__convoy_${++serial}`;
+
+  constructor(readonly convoy: Convoy) {}
+
+  private templateOf(parser: Parser): string {
+    return this.scan?.template ?? this.templateNames.get(parser.tokens.str) ?? '(string)';
+  }
+
+  private report(where: Where, tag: UrlTag | 'carpool', status: ScanEvent['status'], detail: string): void {
+    this.scan?.events.push({ template: where.template, line: where.line, tag, status, detail });
+  }
+
+  parse(parser: Parser): AstNode {
+    const tok = parser.nextToken();
+    const tag = tok.value as (typeof TAGS)[number];
+    const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 };
+    if (tag === 'carpool') return this.parseCarpool(parser, tok.lineno, tok.colno, where);
+
+    const next = parser.peekToken();
+    if (!next || next.type === nj.lexer.TOKEN_BLOCK_END) {
+      parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${tag === 'scss' ? 'css/site.scss' : tag === 'coffee' ? 'js/app.coffee' : 'css/base.css'}' %}`, tok.lineno, tok.colno);
+    }
+    const arg = parser.parseExpression();
+    let target: string | undefined;
+    if (parser.skipSymbol('as')) {
+      const name = parser.nextToken();
+      if (!name || name.type !== nj.lexer.TOKEN_SYMBOL) parser.fail(`${tag}: expected a variable name after "as"`, tok.lineno, tok.colno);
+      target = name.value;
+    }
+    parser.advanceAfterBlockEnd(tag);
+
+    const path = literalString(arg);
+    if (path !== undefined && (this.scan || this.convoy.canResolveStatically(tag))) {
+      const printed = this.convoy.resolveUrl(tag, path, where, this.scan ? 'build' : 'lookup');
+      if (this.scan) this.report(where, tag, printed ? 'built' : 'failed', path);
+      if (printed) {
+        if (target === undefined) return staticOutput(tok.lineno, tok.colno, printed.url);
+        return new nj.nodes.Set(tok.lineno, tok.colno, [new nj.nodes.Symbol(tok.lineno, tok.colno, target)], literal(tok.lineno, tok.colno, printed.url));
+      }
+    } else if (this.scan) {
+      this.report(where, tag, 'dynamic', `${tag} with a computed path: resolved at render time`);
+    }
+    const call = new nj.nodes.FunCall(tok.lineno, tok.colno, new nj.nodes.Symbol(tok.lineno, tok.colno, this.globalName), nodeList(tok.lineno, tok.colno, [
+      literal(tok.lineno, tok.colno, tag),
+      arg,
+      literal(tok.lineno, tok.colno, where.template),
+      literal(tok.lineno, tok.colno, where.line),
+      literal(tok.lineno, tok.colno, target === undefined),
+    ]));
+    if (target === undefined) return new nj.nodes.Output(tok.lineno, tok.colno, [call]);
+    return new nj.nodes.Set(tok.lineno, tok.colno, [new nj.nodes.Symbol(tok.lineno, tok.colno, target)], call);
+  }
+
+  private parseCarpool(parser: Parser, lineno: number, colno: number, where: Where): AstNode {
+    const kindTok = parser.nextToken();
+    if (!kindTok || kindTok.type === nj.lexer.TOKEN_BLOCK_END) parser.fail('carpool: expected a kind, css or js (e.g. {% carpool css %})', lineno, colno);
+    if (kindTok.type !== nj.lexer.TOKEN_SYMBOL && kindTok.type !== nj.lexer.TOKEN_STRING) {
+      parser.fail(`carpool: the kind must be css or js, written bare or quoted; got ${kindTok.value}`, kindTok.lineno, kindTok.colno);
+    }
+    const kind = kindTok.value;
+    if (kind !== 'css' && kind !== 'js') parser.fail(`carpool: unknown kind "${kind}"; expected css or js`, kindTok.lineno, kindTok.colno);
+    parser.advanceAfterBlockEnd('carpool');
+    const body = parser.parseUntilBlocks('endcarpool');
+    if (!parser.peekToken()) parser.fail(`carpool ${kind} opened on line ${where.line} has no endcarpool`, lineno, colno);
+    parser.advanceAfterBlockEnd();
+
+    const text = staticText(body);
+    if (text !== undefined && (this.scan || this.convoy.canResolveStatically('carpool'))) {
+      const html = this.convoy.carpool(kind, text, where, this.scan ? 'build' : 'lookup');
+      if (this.scan) this.report(where, 'carpool', html !== undefined ? 'built' : 'failed', `carpool ${kind}`);
+      if (html !== undefined) return staticOutput(lineno, colno, html);
+    } else if (this.scan) {
+      this.report(where, 'carpool', 'dynamic', `carpool ${kind} whose body depends on variables: built at render time`);
+    }
+    const call = new nj.nodes.CallExtension(this, 'runCarpool', nodeList(lineno, colno, [
+      literal(lineno, colno, kind),
+      literal(lineno, colno, where.template),
+      literal(lineno, colno, where.line),
+    ]), [body]);
+    call.lineno = lineno;
+    call.colno = colno;
+    return call;
+  }
+
+  /** Render-time entry of `carpool`: the body is rendered first, then bundled. */
+  runCarpool(context: RenderContext, kind: 'css' | 'js', template: string, line: number, body: () => string): unknown {
+    const html = this.convoy.carpool(kind, body(), { template, line }, 'render', acceptEncodingOf(context)) ?? '';
+    return nj.runtime.markSafe(html);
+  }
+
+  /** Render-time entry of `convoy`/`scss`/`coffee` (called through the env global). */
+  runTag(context: RenderContext, tag: UrlTag, path: unknown, template: string, line: number, print: boolean): unknown {
+    const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', acceptEncodingOf(context));
+    const url = printed?.url ?? '';
+    return print ? nj.runtime.markSafe(url) : url;
+  }
+}
+
+/** Throws a template error for a tag used wrongly (kept for callers outside the parser). */
+export function templateError(where: Where, message: string): ConvoyError {
+  return new ConvoyError('E_TEMPLATE', message, { file: where.template, line: where.line });
+}
+
+export { nunjucks };

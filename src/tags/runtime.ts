@@ -1,0 +1,236 @@
+import { ConvoyError, messageOf } from '../errors.ts';
+import type { ConvoyConfig } from '../config.ts';
+import { compilerFor } from '../core/compilers.ts';
+import { safeRelative } from '../core/finder.ts';
+import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
+import type { BundleItem, Pipeline } from '../core/pipeline.ts';
+import { parseCarpoolBody, toRuns, type BodyAsset, type Run } from './carpool-body.ts';
+
+/** The tags that print a single URL. */
+export type UrlTag = 'convoy' | 'scss' | 'coffee';
+
+/** Where a tag stands, for messages: `template:line`. */
+export interface Where {
+  template: string;
+  line: number;
+}
+
+/** How a tag may resolve: at render time (`render`), or at compile time from the manifest only (`lookup`) or by building (`build`, the template scan). */
+export type ResolveMode = 'render' | 'lookup' | 'build';
+
+/** A URL a tag printed, with the integrity of the bytes behind it when known. */
+export interface Printed {
+  url: string;
+  integrity?: string;
+}
+
+/** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
+class NotStatic extends Error {}
+
+const fill = (template: string, url: string, integrityAttrs: string, extra: Record<string, string>): string => {
+  let out = template.replace(/%s/g, url);
+  const extraAttrs = Object.entries(extra)
+    .map(([k, v]) => (v === '' ? ` ${k}` : ` ${k}="${escapeAttr(v)}"`))
+    .join('');
+  const add = (out.includes('%i') ? '' : integrityAttrs) + extraAttrs;
+  out = out.replace(/%i/g, integrityAttrs);
+  // Attributes the template has no placeholder for go at the end of its first tag.
+  return add ? out.replace(/\s*>/, `${add}>`) : out;
+};
+
+/** Escapes a value for a double-quoted HTML attribute. */
+export function escapeAttr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+/**
+ * What the tags do, apart from parsing: resolve a path to the URL to print, turn a carpool body
+ * into bundle tags, and fall back (logging once, or throwing in strict mode) when anything fails.
+ * The tags, the template scanner and the adapters all call this one object.
+ */
+export class Convoy {
+  constructor(
+    readonly config: ConvoyConfig,
+    readonly pipeline: Pipeline,
+  ) {}
+
+  /** Whether compile-time resolution from the manifest is allowed for this tag. */
+  canResolveStatically(tag: UrlTag | 'carpool'): boolean {
+    const c = this.config;
+    if (c.debug || c.gzipInTemplate || !this.pipeline.manifest.loaded) return false;
+    if (tag === 'scss') return !c.scssRebuild;
+    if (tag === 'coffee') return !c.coffeeRebuild;
+    return true;
+  }
+
+  private fail(where: Where, what: string, err: unknown): void {
+    const message = `${where.template}:${where.line}: ${what}: ${messageOf(err)}`;
+    if (this.config.strict) {
+      if (err instanceof ConvoyError) {
+        throw new ConvoyError(err.code, `${what}: ${err.message} (in ${where.template}:${where.line})`, { file: err.file, line: err.line, cause: err });
+      }
+      throw new ConvoyError('E_TEMPLATE', message, { file: where.template, line: where.line, cause: err });
+    }
+    this.pipeline.warn(message);
+  }
+
+  private choose(entry: OutputEntry, acceptEncoding: string | undefined): string {
+    if (this.config.gzipInTemplate && entry.variants.gz && acceptEncoding && /\bgzip\b/i.test(acceptEncoding)) {
+      return this.pipeline.url(entry.variants.gz);
+    }
+    return this.pipeline.url(entry.path);
+  }
+
+  private integrityAttrs(entry: { integrity?: string } | undefined): string {
+    return this.config.integrity && entry?.integrity ? ` integrity="${entry.integrity}" crossorigin="anonymous"` : '';
+  }
+
+  /** The processed entry of a source for production, per mode (lookup never builds). */
+  private productionEntry(rel: string, mode: ResolveMode, rebuild: boolean): FileEntry {
+    const known = this.pipeline.manifest.data.files[safeRelative(rel)];
+    if (mode === 'lookup') {
+      if (!known) throw new NotStatic();
+      return known;
+    }
+    this.pipeline.fastCompression = mode === 'render';
+    return this.pipeline.asset(rel, rebuild || mode === 'build' ? 'check' : 'trust');
+  }
+
+  /**
+   * The URL a `convoy`/`scss`/`coffee` tag prints for `path` (see DESIGN §2), or undefined in
+   * `lookup` mode when the manifest cannot answer.
+   */
+  resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
+    const c = this.config;
+    if (typeof path !== 'string' || !path.trim()) {
+      const err = new ConvoyError('E_TEMPLATE', `${tag} needs a path, got ${JSON.stringify(path) ?? String(path)}`, { file: where.template, line: where.line });
+      if (mode === 'lookup') return undefined;
+      this.fail(where, tag, err);
+      return { url: '' };
+    }
+    if (tag !== 'convoy' && compilerFor(path) !== tag) {
+      const err = new ConvoyError('E_TEMPLATE', `the ${tag} tag takes .${tag === 'scss' ? 'scss/.sass' : 'coffee'} files, not ${path}`, { file: where.template, line: where.line });
+      if (mode === 'lookup') return undefined;
+      this.fail(where, tag, err);
+      return { url: c.staticUrl + path };
+    }
+    try {
+      if (tag === 'convoy') {
+        if (c.debug && !c.convoyDuringDebug) {
+          if (mode === 'lookup') return undefined;
+          const rel = safeRelative(path);
+          const lang = compilerFor(rel);
+          // A compiled source cannot be served as it is: give its debug build.
+          if (lang) return this.resolveUrl(lang, rel, where, mode, acceptEncoding);
+          if (!this.pipeline.finder.tryFind(rel)) this.fail(where, `convoy '${rel}'`, new ConvoyError('E_NOT_FOUND', 'not found in the source roots', { file: rel }));
+          return { url: c.staticUrl + rel };
+        }
+        const entry = this.productionEntry(path, mode, c.debug);
+        return { url: this.choose(entry, acceptEncoding), integrity: entry.integrity };
+      }
+      const rebuild = tag === 'scss' ? c.scssRebuild : c.coffeeRebuild;
+      if (c.debug && rebuild && mode !== 'build') {
+        const entry = this.pipeline.compile(path);
+        return { url: c.staticUrl + entry.path, integrity: entry.integrity };
+      }
+      const entry = this.productionEntry(path, mode, rebuild);
+      return { url: this.choose(entry, acceptEncoding), integrity: entry.integrity };
+    } catch (err) {
+      if (err instanceof NotStatic) return undefined;
+      if (mode === 'lookup') return undefined;
+      this.fail(where, `${tag} '${path}'`, err);
+      return this.fallbackUrl(tag, path);
+    }
+  }
+
+  /** What a failed tag prints: the source URL (convoy), or the last good build / an error asset (scss, coffee). */
+  private fallbackUrl(tag: UrlTag, path: string): Printed {
+    let rel: string;
+    try {
+      rel = safeRelative(path);
+    } catch {
+      return { url: '' };
+    }
+    if (tag === 'convoy') return { url: this.config.staticUrl + rel };
+    const lastGood = this.pipeline.manifest.data.files[rel];
+    if (lastGood && !this.config.debug) return { url: this.pipeline.url(lastGood.path), integrity: lastGood.integrity };
+    let error: unknown;
+    try {
+      this.pipeline.compile(rel);
+    } catch (e) {
+      error = e;
+    }
+    return { url: this.pipeline.url(this.pipeline.errorAsset(rel, error ?? 'build failed')) };
+  }
+
+  /**
+   * The HTML for a carpool block whose body rendered to `body`: bundle tags between comments, or
+   * the individual tags (debug, a missing bundle with carpoolCombineDuringRequest off, a failure).
+   * In `lookup` mode returns undefined unless every bundle is in the manifest.
+   */
+  carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
+    const c = this.config;
+    const runs = toRuns(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)));
+    const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
+    if (c.debug && !c.carpoolCombineDuringDebug) {
+      if (mode === 'lookup') return undefined;
+      return runs.map((r) => (r.type === 'raw' ? r.html : individual(r))).join('\n');
+    }
+    let html = '';
+    for (const run of runs) {
+      if (run.type === 'raw') {
+        html += run.html;
+        continue;
+      }
+      const items: BundleItem[] = run.assets.map((a) => a.item);
+      let entry: BundleEntry | undefined;
+      try {
+        if (mode === 'lookup') {
+          entry = this.pipeline.findBundle(kind, items);
+          if (!entry) return undefined;
+        } else {
+          const rebuild = c.debug || c.scssRebuild || c.coffeeRebuild || mode === 'build';
+          entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
+          if (!entry && (mode === 'build' || c.carpoolCombineDuringRequest || rebuild)) {
+            this.pipeline.fastCompression = mode === 'render';
+            entry = this.pipeline.bundle(kind, items, 'check');
+          }
+        }
+      } catch (err) {
+        if (mode === 'lookup') return undefined;
+        this.fail(where, `carpool ${kind}`, err);
+      }
+      if (!entry) {
+        html += individual(run);
+        continue;
+      }
+      const list = entry.sources.join('+++');
+      const tag = fill(kind === 'css' ? c.carpoolCssTemplate : c.carpoolJsTemplate, this.choose(entry, acceptEncoding), this.integrityAttrs(entry), run.attrs);
+      html += (c.carpoolStartComment ? c.carpoolStartComment.replace(/%s/g, list) : '') + tag + (c.carpoolEndComment ? c.carpoolEndComment.replace(/%s/g, list) : '');
+    }
+    return html;
+  }
+
+  /** One asset of a carpool printed on its own, as the `convoy` (or `scss`/`coffee`) tag would. */
+  private individualTag(kind: 'css' | 'js', asset: BodyAsset, where: Where, acceptEncoding?: string): string {
+    if (asset.item.type === 'inline') return asset.html ?? '';
+    const rel = asset.item.rel;
+    const lang = compilerFor(rel);
+    let printed: Printed;
+    if (lang) {
+      printed = this.resolveUrl(lang, rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
+    } else if (this.config.debug && !this.config.convoyDuringDebug) {
+      printed = { url: this.config.staticUrl + rel };
+    } else {
+      printed = this.resolveUrl('convoy', rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
+    }
+    if (asset.html && asset.url !== undefined) {
+      const attr = kind === 'css' ? 'href' : 'src';
+      const withUrl = asset.html.replace(new RegExp(`(\\s${attr}\\s*=\\s*)(["']?)[^"'\\s>]*\\2`, 'i'), (_m, pre: string, q: string) => `${pre}${q || '"'}${escapeAttr(printed.url)}${q || '"'}`);
+      return this.config.integrity && printed.integrity && !/\sintegrity=/i.test(withUrl)
+        ? withUrl.replace(/\s*(\/?)>/, `${this.integrityAttrs(printed)}$1>`)
+        : withUrl;
+    }
+    return fill(kind === 'css' ? this.config.carpoolCssTemplate : this.config.carpoolJsTemplate, printed.url, this.integrityAttrs(printed), asset.attrs);
+  }
+}
