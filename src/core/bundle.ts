@@ -2,7 +2,7 @@ import postcss, { type ChildNode } from 'postcss';
 import valueParser from 'postcss-value-parser';
 import { ConvoyError } from '../errors.ts';
 import { rewriteUrls, urlTarget, type UrlContext } from './css-urls.ts';
-import { concatMaps, identityMap, stripMapComment, type SourceMap } from './sourcemaps.ts';
+import { concatMaps, displayName, identityMap, stripMapComment, type SourceMap } from './sourcemaps.ts';
 
 /** One input of a join: its source name, its code and (for compiled code) the map to its sources. */
 export interface Part {
@@ -60,7 +60,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
       root = postcss.parse(stripMapComment(part.code), { from: VIRTUAL + part.name, map: { prev: false } });
     } catch (cause) {
       const c = cause as { reason?: string; line?: number; column?: number };
-      throw new ConvoyError('E_MINIFY', `CSS syntax error: ${c.reason ?? String(cause)}`, { file: part.rel, line: c.line, column: c.column, cause });
+      throw new ConvoyError('E_MINIFY', `CSS syntax error: ${c.reason ?? String(cause)}`, { file: displayName(part.name), line: c.line, column: c.column, cause });
     }
     root.walkAtRules(/^charset$/i, (rule) => {
       const name = rule.params.replace(/['"]/g, '').trim().toLowerCase();

@@ -106,7 +106,7 @@ export function compileCoffee(abs: string, rel: string, opts: CompileOptions): C
   } catch (cause) {
     const loc = (cause as { location?: { first_line: number; first_column: number } }).location;
     throw new ConvoyError('E_COMPILE', `CoffeeScript error: ${(cause as Error).message}`, {
-      file: rel,
+      file: source,
       ...(loc ? { line: loc.first_line + 1, column: loc.first_column + 1 } : {}),
       cause,
     });

@@ -4,7 +4,7 @@ import CleanCSS from 'clean-css';
 import { ConvoyError } from '../errors.ts';
 import type { Engines } from '../config.ts';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
-import { chainMaps, type SourceMap } from './sourcemaps.ts';
+import { chainMaps, displayName, type SourceMap } from './sourcemaps.ts';
 
 /** The original file and line of a position in `input`, through its map when it has one. */
 function located(input: MinifyInput, line?: number, column?: number): { file: string; line?: number; column?: number } {
@@ -12,7 +12,8 @@ function located(input: MinifyInput, line?: number, column?: number): { file: st
     const pos = originalPositionFor(new TraceMap(input.map as never), { line, column: Math.max(0, (column ?? 1) - 1) });
     if (pos.source) return { file: pos.source, line: pos.line ?? undefined, column: pos.column === null ? undefined : pos.column + 1 };
   }
-  return { file: input.rel, line, column };
+  // Without a map, the input is the file itself: name it as maps do (root-relative).
+  return { file: displayName(input.name), line, column };
 }
 
 /** Code to minify: `name` labels it in the map, `rel` in messages; `map` leads back to its sources. */
@@ -72,6 +73,7 @@ export function minifyJs(input: MinifyInput, engine: Engines['js'] = 'terser', s
 }
 
 let cleanCss: CleanCSS.MinifierOutput | undefined;
+const CLEAN_CSS_NAME = 'convoy-input.css';
 
 /**
  * Minifies CSS. clean-css repairs broken CSS and only *warns*; those warnings are failures here,
@@ -93,15 +95,17 @@ export function minifyCss(input: MinifyInput, engine: Engines['css'] = 'clean-cs
     }
   }
   cleanCss ??= new CleanCSS({ level: 1, sourceMap: true, sourceMapInlineSources: true, rebase: false, inline: false, returnPromise: false });
-  const out = cleanCss.minify({ [input.name]: { styles: input.code } });
+  // A name without folders: clean-css rebases @import URLs from the input's folder even with rebase off.
+  const out = cleanCss.minify({ [CLEAN_CSS_NAME]: { styles: input.code } });
   const problems = [...out.errors, ...out.warnings];
   if (problems.length) {
     const first = problems[0]!;
     const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(first);
     throw new ConvoyError('E_MINIFY', `CSS that clean-css had to repair: ${problems.join('; ')}`, {
-      ...(at ? located(input, Number(at[1]), Number(at[2]) + 1) : { file: input.rel }),
+      ...located(input, at ? Number(at[1]) : undefined, at ? Number(at[2]) + 1 : undefined),
     });
   }
   const map = JSON.parse(String(out.sourceMap)) as SourceMap;
+  map.sources = map.sources.map((s) => (s === CLEAN_CSS_NAME ? input.name : s));
   return finish(input, out.styles, map, sourcesContent);
 }

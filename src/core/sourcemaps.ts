@@ -116,3 +116,8 @@ export function withContent(map: SourceMap, sourcesContent: boolean): SourceMap 
 export function stripMapComment(code: string): string {
   return code.replace(/\n?(?:\/\/[#@] sourceMappingURL=[^\n]*|\/\*[#@] sourceMappingURL=[^*]*\*\/)\s*$/g, '');
 }
+
+/** The file an intermediate map name stands for (`x.scss.__compiled__` → `x.scss`). */
+export function displayName(name: string): string {
+  return name.replace(/\.__(processed|compiled|joined)__$/, '');
+}
