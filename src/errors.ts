@@ -27,7 +27,9 @@ export class ConvoyError extends Error {
   constructor(code: ConvoyErrorCode, message: string, init: ConvoyErrorInit = {}) {
     const where = init.file ? `${init.file}${init.line ? `:${init.line}${init.column ? `:${init.column}` : ''}` : ''}: ` : '';
     super(`${where}${message}`, init.cause === undefined ? undefined : { cause: init.cause });
-    this.name = 'ConvoyError';
+    // Node's convention (`TypeError [ERR_X]`): the code survives when Nunjucks flattens a render
+    // error into a plain Error carrying only the message.
+    this.name = `ConvoyError [${code}]`;
     this.code = code;
     this.file = init.file;
     this.line = init.line;

@@ -53,3 +53,9 @@ export function write(file: string, text: string): void {
 export function cssUrls(css: string): string[] {
   return [...css.matchAll(/url\(\s*(['"]?)([^'")]+)\1\s*\)/g)].map((m) => m[2]!);
 }
+
+/** Delimiters of the two template styles in templates-test/. */
+export const STYLES = {
+  curly: {},
+  angle: { tags: { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>', commentStart: '<#', commentEnd: '#>' } },
+} as const;

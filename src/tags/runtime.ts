@@ -66,10 +66,8 @@ export class Convoy {
   private fail(where: Where, what: string, err: unknown): void {
     const message = `${where.template}:${where.line}: ${what}: ${messageOf(err)}`;
     if (this.config.strict) {
-      if (err instanceof ConvoyError) {
-        throw new ConvoyError(err.code, `${what}: ${err.message} (in ${where.template}:${where.line})`, { file: err.file, line: err.line, cause: err });
-      }
-      throw new ConvoyError('E_TEMPLATE', message, { file: where.template, line: where.line, cause: err });
+      // Same text as the warning; the original error (with its file and line) is the cause.
+      throw new ConvoyError(err instanceof ConvoyError ? err.code : 'E_TEMPLATE', message, { cause: err });
     }
     this.pipeline.warn(message);
   }
