@@ -205,6 +205,8 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
     if (!name) continue;
     const raw = env[name];
     if (raw === undefined) continue;
+    // DEBUG is also the `debug` package's variable (DEBUG=express:*): only boolean values are ours.
+    if (name === 'DEBUG' && !/^\s*(1|0|true|false|yes|no|on|off)?\s*$/i.test(raw)) continue;
     switch (kind) {
       case 'boolean':
         out[option] = parseBool(name, raw);

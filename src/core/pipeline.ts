@@ -417,6 +417,14 @@ export class Pipeline {
     return entry;
   }
 
+  /** Takes entries built elsewhere (a build worker) into this pipeline's manifest. */
+  adopt(files: Record<string, FileEntry>): void {
+    for (const [rel, entry] of Object.entries(files)) {
+      this.manifest.data.files[rel] = entry;
+      this.rememberUrl(entry, rel);
+    }
+  }
+
   /** Saves the manifest if it changed. */
   save(): boolean {
     return this.manifest.save();

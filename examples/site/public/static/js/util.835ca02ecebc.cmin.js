@@ -1,0 +1,1 @@
+window.Site=window.Site||{},window.Site.greet=function(e){return"Hello, "+e+"!"};

@@ -1,0 +1,238 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import nunjucks from 'nunjucks';
+import { messageOf } from './errors.ts';
+import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
+import { install, extensionOf } from './install.ts';
+import { assetKind, type Pipeline } from './core/pipeline.ts';
+import type { FileEntry } from './core/manifest.ts';
+import { scanTemplates, type ScanReport } from './scan/scanner.ts';
+
+/** How `build` runs. */
+export interface BuildOptions {
+  /** Also scan the templates and prebuild every tag found. */
+  parseTemplates?: boolean;
+  /** Globs (relative to each template root) replacing `templateGlob`. */
+  templates?: string[];
+  /** Rebuild everything, ignoring the manifest. */
+  force?: boolean;
+  /** Worker threads for file processing (default: the cores, at most 4; 1 = in this thread). */
+  jobs?: number;
+  /** Told after each step: files done out of total, and the current name. */
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** What happened to one source. */
+export interface FileReport {
+  rel: string;
+  status: 'built' | 'fresh' | 'failed';
+  /** Source bytes, and the served (minified) output's bytes and compressed twins' bytes. */
+  sourceBytes: number;
+  outputBytes?: number;
+  gzipBytes?: number;
+  brBytes?: number;
+  output?: string;
+  error?: string;
+}
+
+/** The result of a build: what was written, skipped and reported. */
+export interface BuildReport {
+  files: FileReport[];
+  /** Bundles in the manifest after the build, with whether this build made them. */
+  bundles: { key: string; path: string; sources: string[]; size: number; built: boolean }[];
+  scan?: ScanReport;
+  warnings: string[];
+  errors: string[];
+  /** Outputs the build replaced (kept for pages still cached; `convoy clean` removes them next time). */
+  replaced: string[];
+  manifestWritten: boolean;
+  milliseconds: number;
+  jobs: number;
+  config: ConvoyConfig;
+}
+
+const isPartial = (rel: string) => /(^|\/)_[^/]*\.(scss|sass)$/i.test(rel);
+
+function statSize(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A logger that also records warnings and errors for the report. */
+function recording(into: { warnings: string[]; errors: string[] }, inner?: Logger): Logger {
+  return {
+    warn: (m) => {
+      into.warnings.push(m);
+      inner?.warn(m);
+    },
+    error: (m) => {
+      into.errors.push(m);
+      inner?.error(m);
+    },
+    info: (m) => inner?.info(m),
+  };
+}
+
+/** Options without the logger (functions do not cross to workers). */
+type PlainOptions = Omit<ConvoyOptions, 'logger'>;
+
+interface WorkerResult {
+  files: Record<string, FileEntry>;
+  failures: Record<string, string>;
+  warnings: string[];
+}
+
+function runWorker(options: PlainOptions, rels: string[]): Promise<WorkerResult> {
+  const here = new URL(import.meta.url);
+  const isTs = here.pathname.endsWith('.ts');
+  const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, rels } });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (m: WorkerResult) => resolve(m));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
+  });
+}
+
+/** Processes sources in this thread, recording what failed. */
+export function processSources(pipeline: Pipeline, rels: string[], onEach?: (rel: string) => void): Record<string, string> {
+  const failures: Record<string, string> = {};
+  for (const rel of rels) {
+    try {
+      pipeline.asset(rel, 'check', true);
+    } catch (err) {
+      failures[rel] = messageOf(err);
+    }
+    onEach?.(rel);
+  }
+  return failures;
+}
+
+/** Splits work into `n` lists of about equal total size (largest first). */
+function balance(items: { rel: string; size: number }[], n: number): string[][] {
+  const lists = Array.from({ length: n }, () => ({ size: 0, rels: [] as string[] }));
+  for (const item of [...items].sort((a, b) => b.size - a.size)) {
+    const target = lists.reduce((min, l) => (l.size < min.size ? l : min));
+    target.rels.push(item.rel);
+    target.size += item.size;
+  }
+  return lists.map((l) => l.rels).filter((l) => l.length);
+}
+
+/**
+ * Post-processes every file under the source roots into staticRoot (like collectstatic with a
+ * manifest storage) and, with `parseTemplates`, prebuilds every tag the templates hold, so
+ * production renders read the manifest and never compile. Only stale entries are rebuilt.
+ */
+export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Promise<BuildReport> {
+  const started = performance.now();
+  const sink = { warnings: [] as string[], errors: [] as string[] };
+  const { logger: userLogger, ...plain } = options;
+  // A build is for production: debug settings of the environment do not apply.
+  const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false };
+  const logger = recording(sink, userLogger);
+  const config = resolveConfig({ ...buildOptions, logger });
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(config.templates), config.nunjucks);
+  const convoy = install(env, { ...buildOptions, logger });
+  const pipeline = convoy.pipeline;
+  const before = pipeline.manifest.outputs();
+  const previousReplaced = pipeline.manifest.data.previous;
+  if (opts.force) {
+    pipeline.manifest.data.files = {};
+    pipeline.manifest.data.bundles = {};
+    pipeline.manifest.data.dev = {};
+  }
+  const oldFiles = { ...pipeline.manifest.data.files };
+
+  const sources = pipeline.finder.glob('**/*').filter((f) => !isPartial(f.rel));
+  const stale = sources.filter((f) => {
+    const entry = pipeline.manifest.data.files[f.rel];
+    return !entry || pipeline.isStale(entry) || (!entry.plain && assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel));
+  });
+  const jobs = Math.max(1, Math.min(opts.jobs ?? Math.min(4, os.availableParallelism()), stale.length));
+  let done = 0;
+  const total = sources.length;
+  const progress = (label: string) => opts.onProgress?.(++done, total, label);
+  for (const f of sources) if (!stale.includes(f)) progress(f.rel);
+
+  let failures: Record<string, string> = {};
+  if (jobs > 1) {
+    const lists = balance(stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })), jobs);
+    const results = await Promise.all(lists.map((rels) => runWorker(buildOptions, rels).then((r) => (rels.forEach(progress), r))));
+    for (const r of results) {
+      pipeline.adopt(r.files);
+      Object.assign(failures, r.failures);
+      for (const w of r.warnings) pipeline.warn(w);
+    }
+  } else {
+    failures = processSources(pipeline, stale.map((f) => f.rel), progress);
+  }
+  for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
+
+  let scan: ScanReport | undefined;
+  const oldBundles = { ...pipeline.manifest.data.bundles };
+  if (opts.parseTemplates) {
+    const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
+    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks);
+    for (const p of scan.problems) {
+      const where = p.line ? `${p.template}:${p.line}` : p.template;
+      (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
+    }
+    for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
+    for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
+  }
+
+  const after = pipeline.manifest.outputs();
+  pipeline.manifest.data.previous = [...before].filter((p) => !after.has(p)).sort();
+  if (!pipeline.manifest.data.previous.length && !Object.keys(failures).length) {
+    // Nothing replaced this time: the last build's leftovers still wait for `convoy clean`.
+    pipeline.manifest.data.previous = previousReplaced.filter((p) => !after.has(p));
+  }
+  const manifestWritten = pipeline.save();
+
+  const files: FileReport[] = sources.map((f) => {
+    const entry = pipeline.manifest.data.files[f.rel];
+    const sourceBytes = statSize(f.abs) ?? 0;
+    if (failures[f.rel] || !entry) return { rel: f.rel, status: 'failed', sourceBytes, error: failures[f.rel] ?? 'not built' };
+    const out = (p?: string) => (p ? statSize(path.join(config.staticRoot, p)) : undefined);
+    return {
+      rel: f.rel,
+      status: oldFiles[f.rel] === entry ? 'fresh' : 'built',
+      sourceBytes,
+      output: entry.path,
+      outputBytes: entry.size,
+      gzipBytes: out(entry.variants.gz),
+      brBytes: out(entry.variants.br),
+    };
+  });
+  const bundles = Object.entries(pipeline.manifest.data.bundles).map(([key, b]) => ({ key, path: b.path, sources: b.sources, size: b.size, built: oldBundles[key] !== b }));
+  return {
+    files,
+    bundles,
+    ...(scan ? { scan } : {}),
+    warnings: sink.warnings,
+    errors: sink.errors,
+    replaced: pipeline.manifest.data.previous,
+    manifestWritten,
+    milliseconds: performance.now() - started,
+    jobs,
+    config,
+  };
+}
+
+/** Removes outputs neither the manifest nor the last build's replaced list names; returns them. */
+export function clean(options: ConvoyOptions): string[] {
+  const config = resolveConfig(options);
+  const env = new nunjucks.Environment([]);
+  const { pipeline } = install(env, options);
+  const keep = pipeline.manifest.outputs();
+  for (const p of pipeline.manifest.data.previous) keep.add(p);
+  const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');
+  const removed = pipeline.storage.list().filter((f) => !keep.has(f) && f !== manifestRel);
+  for (const f of removed) pipeline.storage.remove(f);
+  return removed;
+}
