@@ -59,3 +59,20 @@ export const STYLES = {
   curly: {},
   angle: { tags: { blockStart: '<%', blockEnd: '%>', variableStart: '<$', variableEnd: '$>', commentStart: '<#', commentEnd: '#>' } },
 } as const;
+
+/**
+ * A copy of examples/site in a temporary folder, with Bootstrap's files the templates use copied
+ * into a second root (`vendor`), so builds stay fast and relative paths stay inside the copy.
+ */
+export function siteCopy(): string {
+  const dir = tmpDir('convoy-site-');
+  fs.cpSync(path.join(REPO, 'examples/site'), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}public`) });
+  const dist = path.join(REPO, 'node_modules/bootstrap/dist');
+  for (const f of ['css/bootstrap.css', 'css/bootstrap.min.css', 'js/bootstrap.bundle.js', 'js/bootstrap.bundle.min.js']) {
+    fs.mkdirSync(path.join(dir, 'vendor', path.dirname(f)), { recursive: true });
+    fs.copyFileSync(path.join(dist, f), path.join(dir, 'vendor', f));
+  }
+  fs.rmSync(path.join(dir, 'convoy.config.mjs'));
+  fs.writeFileSync(path.join(dir, 'convoy.config.json'), JSON.stringify({ sources: ['static', 'vendor'], staticRoot: 'public/static', templates: ['templates'] }, null, 2));
+  return dir;
+}

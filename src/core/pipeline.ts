@@ -204,7 +204,8 @@ export class Pipeline {
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: `${this.inputName(abs)}.__compiled__` };
     }
-    const code = fs.readFileSync(abs, 'utf8');
+    // A source's own sourceMappingURL would name a file that is not beside the output.
+    const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
     return { code, map: undefined as unknown as SourceMap, dependencies: [abs], warnings: [], name: this.inputName(abs) };
   }
 
