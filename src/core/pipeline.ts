@@ -46,7 +46,7 @@ const isMinName = (rel: string) => /\.min\.(css|js)$/i.test(rel);
 export class Pipeline {
   readonly finder: Finder;
   readonly storage: Storage;
-  readonly manifest: Manifest;
+  manifest: Manifest;
   readonly stats: PipelineStats = { compiles: 0, minifies: 0, bundles: 0, writes: 0 };
   /** Compress quickly (brotli 5, not 11): set while building inside a request. */
   fastCompression = false;
@@ -60,10 +60,9 @@ export class Pipeline {
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
     this.finder = new Finder(config.sources);
     this.storage = storage ?? new FileStorage(config.staticRoot);
-    this.manifest = new Manifest(config.manifest);
     this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
-    for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
-    for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
+    this.manifest = new Manifest(config.manifest);
+    this.reload();
   }
 
   /** Logs a warning once per distinct message. */
@@ -416,6 +415,13 @@ export class Pipeline {
     const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };
     this.manifest.data.bundles[key] = entry;
     return entry;
+  }
+
+  /** Reads the manifest again (after a build in another pipeline or process). */
+  reload(): void {
+    this.manifest = new Manifest(this.config.manifest);
+    for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
+    for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
   }
 
   /** Takes entries built elsewhere (a build worker) into this pipeline's manifest. */
