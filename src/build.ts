@@ -90,7 +90,8 @@ interface WorkerResult {
 function runWorker(options: PlainOptions, rels: string[]): Promise<WorkerResult> {
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, rels } });
+  // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
+  const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, rels }, ...(isTs ? { execArgv: [] } : {}) });
   return new Promise((resolve, reject) => {
     worker.once('message', (m: WorkerResult) => resolve(m));
     worker.once('error', reject);
