@@ -2,7 +2,7 @@ import postcss, { type ChildNode } from 'postcss';
 import valueParser from 'postcss-value-parser';
 import { ConvoyError } from '../errors.ts';
 import { rewriteUrls, urlTarget, type UrlContext } from './css-urls.ts';
-import { concatMaps, displayName, identityMap, stripMapComment, type SourceMap } from './sourcemaps.ts';
+import { MAP_SCHEME, concatMaps, displayName, identityMap, stripMapComment, type SourceMap } from './sourcemaps.ts';
 
 /** One input of a join: its source name, its code and (for compiled code) the map to its sources. */
 export interface Part {
@@ -57,7 +57,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
     if (part.map) inner.set(part.name, part.map);
     let root;
     try {
-      root = postcss.parse(stripMapComment(part.code), { from: VIRTUAL + part.name, map: { prev: false } });
+      root = postcss.parse(stripMapComment(part.code), { from: VIRTUAL + part.name.replace(MAP_SCHEME, ''), map: { prev: false } });
     } catch (cause) {
       const c = cause as { reason?: string; line?: number; column?: number };
       throw new ConvoyError('E_MINIFY', `CSS syntax error: ${c.reason ?? String(cause)}`, { file: displayName(part.name), line: c.line, column: c.column, cause });
@@ -113,6 +113,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
   const result = bundle.toResult({ to: VIRTUAL + 'out.css', map: { inline: false, annotation: false, sourcesContent: true } });
   let code = result.css;
   const map = result.map.toJSON() as unknown as SourceMap;
+  map.sources = map.sources.map((s) => MAP_SCHEME + s);
   if (charset) {
     code = `@charset "UTF-8";\n${code}`;
     map.mappings = `;${map.mappings}`;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as sass from 'sass';
 import coffeescript from 'coffeescript';
 import { ConvoyError } from '../errors.ts';
-import { portableSources, type SourceMap } from './sourcemaps.ts';
+import { mapSource, portableSources, type SourceMap } from './sourcemaps.ts';
 
 /** The result of compiling one source. */
 export interface Compiled {
@@ -95,7 +95,7 @@ export function compileCoffee(abs: string, rel: string, opts: CompileOptions): C
     const result = coffeescript.compile(src, {
       filename: abs,
       sourceMap: true,
-      sourceFiles: [source],
+      sourceFiles: [mapSource(source)],
       generatedFile: path.basename(rel).replace(/\.(lit)?coffee$/, '.js'),
       literate: abs.endsWith('.litcoffee'),
     }) as unknown as { js: string; v3SourceMap: string };

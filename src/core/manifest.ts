@@ -5,7 +5,7 @@ import { writeFileAtomic } from './storage.ts';
 export interface OutputEntry {
   /** Output path relative to staticRoot. */
   path: string;
-  /** Fingerprint (12 hex of MD5 of the served bytes, less a trailing sourceMappingURL line). */
+  /** Fingerprint: 12 hex digits of the MD5 of the served bytes. */
   hash: string;
   /** `sha384-…` of the served bytes. */
   integrity: string;

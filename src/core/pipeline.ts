@@ -10,7 +10,7 @@ import { digest, fingerprint, integrity, outputExt, outputName } from './fingerp
 import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
-import { chainMaps, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
+import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
 export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
@@ -144,24 +144,24 @@ export class Pipeline {
   // ---------------------------------------------------------------- writing
 
   /**
-   * Writes one output under a fingerprinted name, with its map and compressed twins.
-   * The fingerprint covers the code; the `sourceMappingURL` line appended after it names the map,
-   * whose name derives from the same fingerprint, so one name always means the same bytes.
+   * Writes one output under the fingerprint of its bytes, with its map and compressed twins. The
+   * map is named by the fingerprint of its own content, so the `sourceMappingURL` comment naming
+   * it can be part of the fingerprinted bytes with no circularity.
    */
   private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap): OutputEntry {
-    const hash = fingerprint(body);
-    const outPath = name(hash);
     let bytes = typeof body === 'string' ? Buffer.from(body) : body;
     let mapPath: string | undefined;
     if (map && this.config.sourceMaps !== false && kind !== 'other') {
-      mapPath = `${outPath}.map`;
-      const mapJson = JSON.stringify({ ...withContent(map, this.config.sourcesContent), file: path.posix.basename(outPath) });
-      this.put(mapPath, Buffer.from(mapJson));
+      const mapBytes = Buffer.from(JSON.stringify(withContent(finalMap(map), this.config.sourcesContent)));
+      mapPath = `${name(fingerprint(mapBytes))}.map`;
+      this.put(mapPath, mapBytes);
       if (this.config.sourceMaps === true) {
         const ref = path.posix.basename(mapPath);
         bytes = Buffer.concat([bytes, Buffer.from(kind === 'css' ? `\n/*# sourceMappingURL=${ref} */` : `\n//# sourceMappingURL=${ref}`)]);
       }
     }
+    const hash = fingerprint(bytes);
+    const outPath = name(hash);
     this.put(outPath, bytes);
     const variants: OutputEntry['variants'] = {};
     if (isCompressible(outPath)) {
@@ -201,11 +201,11 @@ export class Pipeline {
         this.warn(`${rel}: ${out.warnings.length} Sass warning(s), the first: ${out.warnings[0]}`);
       }
       // Compiled code gets its own map name, chained to the real sources later.
-      return { ...out, name: `${this.inputName(abs)}.__compiled__` };
+      return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
     // A source's own sourceMappingURL would name a file that is not beside the output.
     const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
-    return { code, map: undefined as unknown as SourceMap, dependencies: [abs], warnings: [], name: this.inputName(abs) };
+    return { code, map: undefined as unknown as SourceMap, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
   private part(rel: string, abs: string): Part & { dependencies: string[] } {
@@ -303,7 +303,9 @@ export class Pipeline {
         }
       } else {
         this.stats.minifies++;
-        const input = { rel, name: `${this.inputName(found.abs)}.__processed__`, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
+        // A plain file is its own source; processed code gets an intermediate name chained away.
+        const name = processed.map ? mapSource(`${this.inputName(found.abs)}.__processed__`) : source.name;
+        const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
         minified = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
@@ -375,7 +377,7 @@ export class Pipeline {
     const parts: Part[] = items.map((item, i) => {
       if (item.type === 'inline') {
         inline[sources[i]!] = digest(item.code);
-        const p: Part = { rel: `inline <${kind === 'css' ? 'style' : 'script'}> #${i + 1}`, name: `${sources[i]}.${kind}`, code: item.code };
+        const p: Part = { rel: `inline <${kind === 'css' ? 'style' : 'script'}> #${i + 1}`, name: mapSource(`${sources[i]}.${kind}`), code: item.code };
         if (kind === 'js' && !combineOriginals) {
           this.stats.minifies++;
           return { ...p, ...minifyJs(p, this.config.engines.js) };
@@ -393,7 +395,7 @@ export class Pipeline {
         for (const input of Object.keys(entry.inputs)) deps.add(path.resolve(this.config.root, input));
         const code = this.storage.read(entry.path)?.toString('utf8') ?? '';
         const mapText = entry.map ? this.storage.read(entry.map)?.toString('utf8') : undefined;
-        return { rel: found.rel, name: found.rel, code, ...(mapText ? { map: JSON.parse(mapText) as SourceMap } : {}) };
+        return { rel: found.rel, name: mapSource(found.rel), code, ...(mapText ? { map: chainable(JSON.parse(mapText) as SourceMap) } : {}) };
       }
       const twin = kind === 'css' && !combineOriginals && this.config.useExistingMinFiles && !compilerFor(found.rel) && !isMinName(found.rel)
         ? this.finder.tryFind(found.rel.replace(/\.css$/i, '.min.css'))
@@ -408,7 +410,7 @@ export class Pipeline {
     let result: { code: string; map?: SourceMap } = { code: joined.code, map: this.chained(joined) };
     if (kind === 'css' || combineOriginals) {
       this.stats.minifies++;
-      const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: `${key}.__joined__`, code: result.code, ...(result.map ? { map: result.map } : {}) };
+      const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
       result = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
     }
     const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);

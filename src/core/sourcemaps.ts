@@ -21,8 +21,29 @@ export interface Mapped {
 }
 
 /**
- * Rewrites a map's sources (file URLs, absolute paths) as paths relative to `root`, so maps are
- * the same in any checkout folder.
+ * While maps are chained, every source is named `convoy:///<path from root>`: an absolute URL, so
+ * chaining never resolves one name against another's folder. Written maps drop the prefix.
+ */
+export const MAP_SCHEME = 'convoy:///';
+
+/** The in-chain name of a file (`static/css/a.css` → `convoy:///static/css/a.css`). */
+export function mapSource(rootRelative: string): string {
+  return MAP_SCHEME + rootRelative;
+}
+
+/** A map as written: sources relative to the project root, as in the manifest. */
+export function finalMap(map: SourceMap): SourceMap {
+  return { ...map, sources: map.sources.map((s) => displayName(s)) };
+}
+
+/** A written map brought back into a chain. */
+export function chainable(map: SourceMap): SourceMap {
+  return { ...map, sources: map.sources.map((s) => (s.startsWith(MAP_SCHEME) ? s : mapSource(s))) };
+}
+
+/**
+ * Rewrites a map's sources (file URLs, absolute paths) as chain names relative to `root`, so maps
+ * are the same in any checkout folder.
  */
 export function portableSources(map: SourceMap, root: string, fromDir = root): SourceMap {
   const sources = map.sources.map((s) => {
@@ -31,7 +52,7 @@ export function portableSources(map: SourceMap, root: string, fromDir = root): S
     else if (path.isAbsolute(s)) abs = s;
     else if (/^[a-z]+:/i.test(s)) return s;
     else abs = path.resolve(fromDir, map.sourceRoot ?? '', s);
-    return path.relative(root, abs).split(path.sep).join('/');
+    return mapSource(path.relative(root, abs).split(path.sep).join('/'));
   });
   const { sourceRoot: _drop, ...rest } = map;
   return { ...rest, sources };
@@ -119,5 +140,5 @@ export function stripMapComment(code: string): string {
 
 /** The file an intermediate map name stands for (`x.scss.__compiled__` → `x.scss`). */
 export function displayName(name: string): string {
-  return name.replace(/\.__(processed|compiled|joined)__$/, '');
+  return name.replace(MAP_SCHEME, '').replace(/\.__(processed|compiled|joined)__$/, '');
 }

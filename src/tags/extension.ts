@@ -1,7 +1,7 @@
 import nunjucks from 'nunjucks';
 import { ConvoyError } from '../errors.ts';
 import { nj, literal, literalString, nodeList, staticOutput, staticText, type AstNode, type Parser } from './nunjucks-facade.ts';
-import type { Convoy, UrlTag, Where } from './runtime.ts';
+import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 
 /** What the template scanner learns from each tag as the extension parses it. */
 export interface ScanEvent {
@@ -79,7 +79,9 @@ export class ConvoyExtension {
     parser.advanceAfterBlockEnd(tag);
 
     const path = literalString(arg);
-    if (path !== undefined && (this.scan || this.convoy.canResolveStatically(tag))) {
+    // `as name` with integrity sets an object (URL + integrity), made at render time.
+    const staticOk = target === undefined || !this.convoy.config.integrity;
+    if (path !== undefined && staticOk && (this.scan || this.convoy.canResolveStatically(tag))) {
       const printed = this.convoy.resolveUrl(tag, path, where, this.scan ? 'build' : 'lookup');
       if (this.scan) this.report(where, tag, printed ? 'built' : 'failed', path);
       if (printed) {
@@ -141,7 +143,8 @@ export class ConvoyExtension {
   runTag(context: RenderContext, tag: UrlTag, path: unknown, template: string, line: number, print: boolean): unknown {
     const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', acceptEncodingOf(context));
     const url = printed?.url ?? '';
-    return print ? nj.runtime.markSafe(url) : url;
+    if (print) return nj.runtime.markSafe(url);
+    return this.convoy.config.integrity ? new ConvoyUrl(url, printed?.integrity ?? '') : url;
   }
 }
 

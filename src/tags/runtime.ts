@@ -24,6 +24,19 @@ export interface Printed {
   integrity?: string;
 }
 
+/**
+ * The value `{% convoy 'x' as name %}` sets: prints as the URL, and `{{ name.integrity }}` gives
+ * the `sha384-…` of the bytes served (empty when unknown).
+ */
+export class ConvoyUrl extends String {
+  constructor(
+    readonly url: string,
+    readonly integrity: string,
+  ) {
+    super(url);
+  }
+}
+
 /** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
 class NotStatic extends Error {}
 
@@ -79,8 +92,12 @@ export class Convoy {
     return this.pipeline.url(entry.path);
   }
 
-  private integrityAttrs(entry: { integrity?: string } | undefined): string {
-    return this.config.integrity && entry?.integrity ? ` integrity="${entry.integrity}" crossorigin="anonymous"` : '';
+  /** ` integrity="…"` (and `crossorigin` when assets come from another origin), or nothing. */
+  integrityAttrs(entry: { integrity?: string } | undefined): string {
+    if (!this.config.integrity || !entry?.integrity) return '';
+    // Same-origin requests are checked without CORS; a CDN origin needs crossorigin for SRI to apply.
+    const crossOrigin = /^([a-z][a-z0-9+.-]*:)?\/\//i.test(this.config.staticUrl);
+    return ` integrity="${entry.integrity}"${crossOrigin ? ' crossorigin="anonymous"' : ''}`;
   }
 
   /** The processed entry of a source for production, per mode (lookup never builds). */

@@ -244,6 +244,9 @@ test('several environments in one process keep their own configuration', () => {
 test('carpool templates: custom markup and disabled comments', () => {
   const { env } = makeEnv('curly', { carpoolCssTemplate: '<link href="%s" rel="stylesheet"%i>', carpoolStartComment: '', carpoolEndComment: '', integrity: true });
   const html = env.render('carpool-list.njk', {});
-  assert.match(html, /^<link href="\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css" rel="stylesheet" integrity="sha384-[A-Za-z0-9+/=]+" crossorigin="anonymous">/);
+  assert.match(html, /^<link href="\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css" rel="stylesheet" integrity="sha384-[A-Za-z0-9+/=]+">/);
   assert.doesNotMatch(html, /<!--/);
+  // Without %i the attributes go at the end of the tag; a CDN origin adds crossorigin.
+  const cdn = makeEnv('curly', { integrity: true, staticUrl: 'https://cdn.example.com/s/' });
+  assert.match(cdn.env.render('carpool-list.njk', {}), /<script type="text\/javascript" src="https:\/\/cdn\.example\.com\/s\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js" integrity="sha384-[^"]+" crossorigin="anonymous"><\/script>/);
 });
