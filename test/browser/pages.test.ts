@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import type { Page } from 'playwright-core';
@@ -109,4 +110,54 @@ test('the bundled page looks and behaves exactly like the debug page (individual
   assert.equal(bundled.images['.site-header']!.width, individual.images['.site-header']!.width);
   assert.deepEqual(bundled.script, individual.script);
   assert.deepEqual(bundled.script, { mainRan: 'yes', appRan: 'yes', greeting: 'Hello, convoy!', counter: 'clicked 1×', bootstrap: 'function', greet: 'function' });
+});
+
+test('with integrity on, the browser loads the bundles; one changed byte makes it refuse them', { skip: SKIP }, async (t) => {
+  const dir = siteCopy();
+  const options = { root: dir, sources: ['static', 'vendor'], staticRoot: 'public/static', templates: ['templates'], integrity: true, logger: memoryLogger() };
+  const report = await build(options, { parseTemplates: true, jobs: 1 });
+  assert.deepEqual(report.errors, []);
+  const server = await app(dir, { staticRoot: 'public/static', integrity: true, carpoolCombineDuringRequest: false });
+  const browser = await launch();
+  t.after(async () => {
+    await browser.close();
+    await server.close();
+  });
+  let page = await browser.newPage({ reducedMotion: 'reduce' });
+  const errors: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(`http://127.0.0.1:${server.port}/index`, { waitUntil: 'load' });
+  const tags = await page.evaluate(() => [...document.querySelectorAll('link[rel=stylesheet], script[src]')].map((e) => [e.getAttribute('href') ?? e.getAttribute('src'), e.getAttribute('integrity')]));
+  const carpools = tags.filter(([url]) => /\/CARPOOL\//.test(url ?? ''));
+  assert.ok(carpools.length >= 3 && carpools.every(([, sri]) => /^sha384-/.test(sri ?? '')), JSON.stringify(tags));
+  const state = () =>
+    page.evaluate(() => ({
+      mainRan: document.documentElement.dataset.mainRan ?? null,
+      titleColor: getComputedStyle(document.querySelector('.site-title')!).color,
+      headerDisplay: getComputedStyle(document.querySelector('.site-header')!).display,
+    }));
+  assert.deepEqual(await state(), { mainRan: 'yes', titleColor: 'rgb(58, 12, 163)', headerDisplay: 'flex' });
+  assert.deepEqual(errors, []);
+
+  // Change one byte of each served bundle (twins removed so these very bytes are served).
+  const out = path.join(dir, 'public/static');
+  for (const [url] of tags) {
+    if (!url || !/CARPOOL\//.test(url)) continue;
+    const file = path.join(out, url.replace('/static/', ''));
+    const bytes = fs.readFileSync(file);
+    const i = bytes.indexOf(url.endsWith('.js') ? 'data-main-ran' : 'site-header');
+    if (i < 0) continue;
+    bytes[i + 5] = bytes[i + 5] === 0x58 ? 0x59 : 0x58;
+    fs.writeFileSync(file, bytes);
+    fs.rmSync(`${file}.gz`, { force: true });
+    fs.rmSync(`${file}.br`, { force: true });
+  }
+  // A new context: the first one rightly keeps the immutable files cached.
+  page = await browser.newPage({ reducedMotion: 'reduce' });
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(`http://127.0.0.1:${server.port}/index`, { waitUntil: 'load' });
+  const after = await state();
+  assert.equal(after.mainRan, null, 'the changed script was refused');
+  assert.notEqual(after.headerDisplay, 'flex', 'the changed stylesheet was refused');
+  assert.ok(errors.some((e) => /integrity/i.test(e)), errors.join('\n'));
 });

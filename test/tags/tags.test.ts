@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { ConvoyError, getConvoy, install } from '../../src/index.ts';
 import { REPO, cssUrls, fixtureProject, memoryLogger, write } from '../helpers.ts';
@@ -249,4 +250,18 @@ test('carpool templates: custom markup and disabled comments', () => {
   // Without %i the attributes go at the end of the tag; a CDN origin adds crossorigin.
   const cdn = makeEnv('curly', { integrity: true, staticUrl: 'https://cdn.example.com/s/' });
   assert.match(cdn.env.render('carpool-list.njk', {}), /<script type="text\/javascript" src="https:\/\/cdn\.example\.com\/s\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js" integrity="sha384-[^"]+" crossorigin="anonymous"><\/script>/);
+});
+
+test('integrity: fallback tags carry it too, and `convoy … as name` exposes name.integrity', () => {
+  const { env, out } = makeEnv('curly', { integrity: true });
+  const html = env.render('carpool-missing.njk', {});
+  const a = /<link rel="stylesheet" href="\/static\/(css\/a\.[0-9a-f]{12}\.cmin\.css)" integrity="(sha384-[^"]+)">/.exec(html);
+  assert.ok(a, html);
+  const bytes = fs.readFileSync(path.join(out, a[1]!));
+  assert.equal(a[2], `sha384-${createHash('sha384').update(bytes).digest('base64')}`);
+  assert.match(html, /<link rel="stylesheet" href="\/static\/css\/does-not-exist\.css" >/, 'no integrity for what could not be processed');
+  const tpl = new nunjucks.Template("{% convoy 'js/two.js' as two %}<script src=\"{{ two }}\" integrity=\"{{ two.integrity }}\"></script>", env, 'as.njk');
+  const m = /<script src="\/static\/(js\/two\.[0-9a-f]{12}\.cmin\.js)" integrity="(sha384-[^"]+)"><\/script>/.exec(tpl.render({}));
+  assert.ok(m);
+  assert.equal(m[2], `sha384-${createHash('sha384').update(fs.readFileSync(path.join(out, m[1]!))).digest('base64')}`);
 });
