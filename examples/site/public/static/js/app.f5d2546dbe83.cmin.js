@@ -1,1 +1,0 @@
-(function(){var t;t=class{constructor(t,n){this.el=t,this.out=n,this.count=0,this.el.addEventListener("click",()=>this.bump())}bump(){return this.count+=1,this.out.textContent=`clicked ${this.count}×`}},window.Site.counter=function(n,e){return new t(n,e)},document.documentElement.setAttribute("data-app-ran","yes")}).call(this);

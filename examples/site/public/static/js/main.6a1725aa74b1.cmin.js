@@ -1,1 +1,0 @@
-!function(){var t=document.getElementById("greeting");t&&(t.textContent=window.Site.greet("convoy")),document.documentElement.setAttribute("data-main-ran","yes")}();

@@ -1,1 +1,0 @@
-window.Site=window.Site||{},window.Site.greet=function(e){return"Hello, "+e+"!"};
