@@ -1,0 +1,176 @@
+// `npm run bench`: render overhead, build cost, incremental builds, output size and engines, on a
+// corpus of published packages. Prints a table and writes bench/results/latest.json. Every figure
+// that matters is a ratio of two measurements taken in the same run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import nunjucks from 'nunjucks';
+import * as sass from 'sass';
+import coffeescript from 'coffeescript';
+import { minify_sync as terser } from 'terser';
+import CleanCSS from 'clean-css';
+import * as esbuild from 'esbuild';
+import swc from '@swc/core';
+import { transform as lightningcss } from 'lightningcss';
+import { minify as csso } from 'csso';
+import { install, type ConvoyOptions } from '../src/index.ts';
+import { build } from '../src/build.ts';
+import { TERSER_OPTIONS } from '../src/core/minify.ts';
+import { CSS, JS, PARTIAL, REPO, SCSS_ENTRY, SVGS, dynamicTemplate, makeCorpus } from './corpus.ts';
+import { compare, timed } from './timing.ts';
+
+const quiet = { warn: () => {}, error: (m: string) => console.error(m), info: () => {} };
+const rows: { section: string; metric: string; value: string; note?: string }[] = [];
+const json: Record<string, unknown> = {};
+const row = (section: string, metric: string, value: string, note?: string) => {
+  rows.push({ section, metric, value, ...(note ? { note } : {}) });
+  console.error(`  ${section} · ${metric}: ${value}${note ? ` (${note})` : ''}`);
+};
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} kB`;
+const gz = (b: Buffer | string) => zlib.gzipSync(b, { level: 9 }).length;
+const br = (b: Buffer | string) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+
+const dir = makeCorpus();
+const options = (staticRoot: string, extra: ConvoyOptions = {}): ConvoyOptions => ({
+  root: dir,
+  sources: ['static'],
+  staticRoot,
+  templates: ['templates'],
+  // The corpus has no .min twins; this keeps every file going through the minifier.
+  useExistingMinFiles: false,
+  logger: quiet,
+  ...extra,
+});
+const cores = os.availableParallelism();
+console.error(`corpus in ${dir}; ${cores} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`);
+
+// ------------------------------------------------------------------ build cost
+console.error('build cost');
+const cold1 = await timed(() => build(options('out-1'), { parseTemplates: true, jobs: 1 }));
+if (cold1.value.errors.length) throw new Error(cold1.value.errors.join('\n'));
+const outDir = path.join(dir, 'out-1');
+
+// The same work with the raw tools, in one loop: compile, minify, compress exactly what was written.
+const raw = await timed(() => {
+  const clean = new CleanCSS({ level: 1, rebase: false, inline: false, returnPromise: false });
+  const minCss: string[] = [];
+  for (const f of fs.readdirSync(path.join(dir, 'static/scss/bootstrap')).filter((n) => /^[^_].*\.scss$/.test(n))) {
+    minCss.push(clean.minify(sass.compile(path.join(dir, 'static/scss/bootstrap', f), { style: 'expanded', silenceDeprecations: ['import', 'global-builtin', 'color-functions', 'mixed-decls'] as never, logger: sass.Logger.silent }).css).styles);
+  }
+  minCss.push(clean.minify(sass.compile(path.join(dir, 'static', SCSS_ENTRY), { style: 'expanded', logger: sass.Logger.silent }).css).styles);
+  for (const [, to] of CSS) minCss.push(clean.minify(fs.readFileSync(path.join(dir, 'static', to), 'utf8')).styles);
+  clean.minify(CSS.map(([, to]) => fs.readFileSync(path.join(dir, 'static', to), 'utf8')).join('\n'));
+  for (const [, to] of JS) terser(fs.readFileSync(path.join(dir, 'static', to), 'utf8'), TERSER_OPTIONS);
+  terser(coffeescript.compile(fs.readFileSync(path.join(dir, 'static/js/app.coffee'), 'utf8')) as string, TERSER_OPTIONS);
+  for (const f of fs.readdirSync(outDir, { recursive: true }) as string[]) {
+    if (!/\.(css|js|svg|json)$/.test(f) || f.endsWith('convoy-manifest.json')) continue;
+    const bytes = fs.readFileSync(path.join(outDir, f));
+    zlib.gzipSync(bytes, { level: 9 });
+    zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: bytes.length, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT } });
+  }
+  return minCss.length;
+});
+const overhead = cold1.ms / raw.ms - 1;
+row('build', 'cold build, 1 thread', `${(cold1.ms / 1000).toFixed(2)} s`, `${cold1.value.files.length} files, ${cold1.value.bundles.length} bundles`);
+row('build', 'raw tool calls, same inputs', `${(raw.ms / 1000).toFixed(2)} s`);
+row('build', 'pipeline overhead over raw tools', pct(overhead), 'target ≤ 15%');
+
+const coldN = await timed(() => build(options('out-n'), { parseTemplates: true, jobs: cores }));
+row('build', `cold build, ${cores} worker threads`, `${(coldN.ms / 1000).toFixed(2)} s`, `speedup ×${(cold1.ms / coldN.ms).toFixed(2)} on ${cores} cores`);
+
+const again = await timed(() => build(options('out-1'), { parseTemplates: true, jobs: 1 }));
+row('build', 'second build, nothing changed', `${again.ms.toFixed(0)} ms`, `${pct(again.ms / cold1.ms)} of cold (target ≤ 5%)`);
+fs.appendFileSync(path.join(dir, 'static', PARTIAL), '\n// touched\n$convoy-bench: 1px;\n');
+const touched = await timed(() => build(options('out-1'), { parseTemplates: true, jobs: 1 }));
+row('build', 'after touching one Bootstrap partial', `${(touched.ms / 1000).toFixed(2)} s`, `${touched.value.files.filter((f) => f.status === 'built').length} entries rebuilt, ${pct(touched.ms / cold1.ms)} of cold`);
+json.build = { coldMs: cold1.ms, rawMs: raw.ms, overhead, workersMs: coldN.ms, workers: cores, speedup: cold1.ms / coldN.ms, noChangeMs: again.ms, touchedPartialMs: touched.ms };
+
+// ------------------------------------------------------------------ render overhead
+console.error('render overhead');
+const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(dir, 'templates')));
+const convoy = install(env, options('out-1'));
+const ctx = { title: 'Bench', items: Array.from({ length: 20 }, (_, i) => ({ name: `item ${i}`, price: i * 3 })) };
+const page = env.getTemplate('page.njk', true);
+const html = page.render(ctx);
+// The literal page: every tag replaced by what it printed, in the same environment.
+const literalSrc = fs
+  .readFileSync(path.join(dir, 'templates/page.njk'), 'utf8')
+  .replace(/\{% carpool (css|js) %\}([\s\S]*?)\{% endcarpool %\}/g, (_m, kind: 'css' | 'js', body: string) => convoy.carpool(kind, body, { template: 'bench', line: 0 }, 'lookup')!)
+  .replace(/\{% (scss|convoy) '([^']+)' %\}/g, (_m, tag: 'scss' | 'convoy', p: string) => convoy.resolveUrl(tag, p, { template: 'bench', line: 0 }, 'lookup')!.url);
+const literal = new nunjucks.Template(literalSrc, env, 'literal.njk', true);
+if (literal.render(ctx) !== html) throw new Error('the literal page differs from the rendered one');
+const dynamic = new nunjucks.Template(dynamicTemplate(), env, 'dynamic.njk', true);
+const assets = Object.fromEntries(SVGS.map((s) => [s, s]));
+if (dynamic.render({ ...ctx, assets }) !== html) throw new Error('the dynamic page differs');
+const before = { ...convoy.pipeline.stats };
+const sync = await compare(() => page.render(ctx), () => literal.render(ctx));
+const renderAsync = (t: nunjucks.Template, c: object) => new Promise<string>((res, rej) => t.render(c, (e, r) => (e ? rej(e) : res(r!))));
+const asyncR = await compare(() => renderAsync(page, ctx), () => renderAsync(literal, ctx), 7, true);
+const dyn = await compare(() => dynamic.render({ ...ctx, assets }), () => literal.render(ctx));
+if (JSON.stringify(convoy.pipeline.stats) !== JSON.stringify(before)) throw new Error('a steady-state render did pipeline work');
+row('render', 'sync: convoy page / literal page', `${sync.ratio.toFixed(3)}`, `${sync.a.toFixed(0)} vs ${sync.b.toFixed(0)} renders/s; target ≥ 0.9`);
+row('render', 'async: convoy page / literal page', `${asyncR.ratio.toFixed(3)}`, `${asyncR.a.toFixed(0)} vs ${asyncR.b.toFixed(0)} renders/s`);
+row('render', 'sync, 10 convoy tags with variable paths', `${dyn.ratio.toFixed(3)}`, `${dyn.a.toFixed(0)} vs ${dyn.b.toFixed(0)} renders/s`);
+json.render = { sync, async: asyncR, dynamic: dyn };
+
+// ------------------------------------------------------------------ first render of a missing bundle
+console.error('first render');
+await build(options('out-fr'), { jobs: 1 });
+const frEnv = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(dir, 'templates')));
+install(frEnv, options('out-fr'));
+const first = await timed(() => frEnv.render('page.njk', ctx));
+await build(options('out-cli'), { jobs: 1 });
+const cliBundles = await timed(() => build(options('out-cli'), { parseTemplates: true, jobs: 1 }));
+row('render', 'first render building both bundles', `${first.ms.toFixed(0)} ms`, 'brotli quality 5 inside a request');
+row('render', 'the same bundles built by the CLI', `${cliBundles.ms.toFixed(0)} ms`, `brotli 11; first render = ×${(first.ms / cliBundles.ms).toFixed(2)} of it`);
+json.firstRender = { renderMs: first.ms, cliMs: cliBundles.ms };
+
+// ------------------------------------------------------------------ output size against other minifiers
+console.error('output size');
+const manifest = convoy.pipeline.manifest.data;
+const cssBundle = Object.values(manifest.bundles).find((b) => b.kind === 'css')!;
+const jsBundle = Object.values(manifest.bundles).find((b) => b.kind === 'js')!;
+const ours = { css: fs.readFileSync(path.join(outDir, cssBundle.path)), js: fs.readFileSync(path.join(outDir, jsBundle.path)) };
+const jsIn = JS.map(([, to]) => fs.readFileSync(path.join(dir, 'static', to), 'utf8')).join('\n;\n');
+const cssIn = CSS.map(([, to]) => fs.readFileSync(path.join(dir, 'static', to), 'utf8')).join('\n');
+const sizes: Record<string, { bytes: number; gzip: number; br: number; ms: number }> = {};
+const measure = async (name: string, fn: () => string | Buffer | Promise<string | Buffer>) => {
+  const t = await timed(fn);
+  sizes[name] = { bytes: Buffer.byteLength(t.value), gzip: gz(t.value), br: br(t.value), ms: t.ms };
+};
+await measure('js: nunjucks-convoy (terser, passes 2)', () => ours.js);
+await measure('js: terser, passes 1', () => terser(jsIn, { ...TERSER_OPTIONS, compress: {} }).code!);
+await measure('js: terser, passes 2', () => terser(jsIn, TERSER_OPTIONS).code!);
+await measure('js: esbuild', () => esbuild.transformSync(jsIn, { minify: true }).code);
+await measure('js: @swc/core', () => swc.minifySync(jsIn, { compress: { passes: 2 }, mangle: true }).code);
+await measure('css: nunjucks-convoy (clean-css level 1)', () => ours.css);
+await measure('css: clean-css level 1', () => new CleanCSS({ level: 1, rebase: false, inline: false }).minify(cssIn).styles);
+await measure('css: clean-css level 2', () => new CleanCSS({ level: 2, rebase: false, inline: false }).minify(cssIn).styles);
+await measure('css: lightningcss', () => lightningcss({ filename: 'a.css', code: Buffer.from(cssIn), minify: true, targets: { chrome: 80 << 16 } }).code.toString());
+await measure('css: csso', () => csso(cssIn).css);
+for (const [name, s] of Object.entries(sizes)) {
+  row('size', name, `${kb(s.bytes)} · gzip ${kb(s.gzip)} · br ${kb(s.br)}`, `${s.ms.toFixed(0)} ms`);
+}
+json.sizes = sizes;
+
+// ------------------------------------------------------------------ faster engines
+console.error('engines');
+const fast = await timed(() => build(options('out-fast', { engines: { js: 'swc', css: 'lightningcss', sass: 'sass-embedded' } }), { parseTemplates: true, jobs: 1 }));
+if (fast.value.errors.length) throw new Error(fast.value.errors.join('\n'));
+const fastManifest = JSON.parse(fs.readFileSync(path.join(dir, 'out-fast/convoy-manifest.json'), 'utf8')) as typeof manifest;
+const fb = (k: 'css' | 'js') => fs.readFileSync(path.join(dir, 'out-fast', Object.values(fastManifest.bundles).find((b) => b.kind === k)!.path));
+row('engines', 'cold build with swc + lightningcss + sass-embedded', `${(fast.ms / 1000).toFixed(2)} s`, `×${(cold1.ms / fast.ms).toFixed(2)} faster than the defaults`);
+row('engines', 'JS bundle gzip, swc / terser', (gz(fb('js')) / gz(ours.js)).toFixed(3));
+row('engines', 'CSS bundle gzip, lightningcss / clean-css', (gz(fb('css')) / gz(ours.css)).toFixed(3));
+json.engines = { ms: fast.ms, speedup: cold1.ms / fast.ms, jsGzipRatio: gz(fb('js')) / gz(ours.js), cssGzipRatio: gz(fb('css')) / gz(ours.css) };
+
+// ------------------------------------------------------------------ report
+json.machine = { cores, memGiB: os.totalmem() / 2 ** 30, cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString().slice(0, 10) };
+const table = ['| section | metric | value | note |', '|---|---|---|---|', ...rows.map((r) => `| ${r.section} | ${r.metric} | ${r.value} | ${r.note ?? ''} |`)].join('\n');
+console.log(table);
+fs.mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
+fs.writeFileSync(path.join(REPO, 'bench/results/latest.json'), `${JSON.stringify({ ...json, rows }, null, 2)}\n`);
+fs.writeFileSync(path.join(REPO, 'bench/results/latest.md'), `${table}\n`);
+fs.rmSync(dir, { recursive: true, force: true });
