@@ -17,7 +17,8 @@ export interface Part {
 /** Joined code with its map to the parts' names, and the maps of compiled parts to chain on. */
 export interface Joined {
   code: string;
-  map: SourceMap;
+  /** Absent when maps are off. */
+  map?: SourceMap;
   inner: Map<string, SourceMap>;
   /** Sources referenced by url()/@import: the output depends on them. */
   referenced: string[];
@@ -43,7 +44,7 @@ const VIRTUAL = '/__convoy__/';
  * @import after rules, @import with layer()/supports(), a non-UTF-8 charset, a cycle) refuses
  * the join with E_BUNDLE.
  */
-export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
+export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joined {
   const inner = new Map<string, SourceMap>();
   const referenced: string[] = [];
   const inlined: string[] = [];
@@ -110,13 +111,13 @@ export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
 
   const bundle = postcss.root();
   for (const part of parts) bundle.append(collect(part, []));
-  const result = bundle.toResult({ to: VIRTUAL + 'out.css', map: { inline: false, annotation: false, sourcesContent: true } });
+  const result = bundle.toResult(wantMap ? { to: VIRTUAL + 'out.css', map: { inline: false, annotation: false, sourcesContent: true } } : { map: false });
   let code = result.css;
-  const map = result.map.toJSON() as unknown as SourceMap;
-  map.sources = map.sources.map((s) => MAP_SCHEME + s);
+  const map = wantMap ? (result.map.toJSON() as unknown as SourceMap) : undefined;
+  if (map) map.sources = map.sources.map((s) => MAP_SCHEME + s);
   if (charset) {
     code = `@charset "UTF-8";\n${code}`;
-    map.mappings = `;${map.mappings}`;
+    if (map) map.mappings = `;${map.mappings}`;
   }
   return { code, map, inner, referenced, inlined };
 }
@@ -126,7 +127,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext): Joined {
  * with a `;`, so a trailing line comment or a missing semicolon cannot swallow or call into the
  * next part (`a = b` followed by `(function(){})()`).
  */
-export function joinJs(parts: Part[]): Joined {
+export function joinJs(parts: Part[], wantMap = true): Joined {
   const inner = new Map<string, SourceMap>();
   const pieces: { line: number; map: SourceMap }[] = [];
   let code = '';
@@ -136,9 +137,9 @@ export function joinJs(parts: Part[]): Joined {
     const lastLine = text.slice(text.lastIndexOf('\n') + 1);
     // A `;` that may sit inside a trailing line comment does not count.
     text += text.endsWith(';') && !lastLine.includes('//') ? '\n' : '\n;\n';
-    pieces.push({ line, map: part.map ?? identityMap(part.code, part.name, part.code) });
+    if (wantMap) pieces.push({ line, map: part.map ?? identityMap(part.code, part.name, part.code) });
     code += text;
     line += text.split('\n').length - 1;
   }
-  return { code, map: concatMaps(pieces), inner, referenced: [], inlined: [] };
+  return { code, ...(wantMap ? { map: concatMaps(pieces) } : {}), inner, referenced: [], inlined: [] };
 }

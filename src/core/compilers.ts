@@ -10,7 +10,8 @@ import { mapSource, portableSources, type SourceMap } from './sourcemaps.ts';
 /** The result of compiling one source. */
 export interface Compiled {
   code: string;
-  map: SourceMap;
+  /** Absent when maps are off. */
+  map?: SourceMap;
   /** Absolute paths of every file read, the entry included (Sass partials too). */
   dependencies: string[];
   /** Compiler warnings (Sass deprecations), in order. */
@@ -25,6 +26,8 @@ export interface CompileOptions {
   loadPaths: string[];
   /** Which Sass implementation. */
   sassEngine?: 'sass' | 'sass-embedded';
+  /** Produce source maps (skipped when no map will be written: they cost time on large inputs). */
+  sourceMap?: boolean;
 }
 
 /** Which compiled language an extension belongs to, if any. */
@@ -58,7 +61,7 @@ export function compileScss(abs: string, rel: string, opts: CompileOptions): Com
   try {
     const result = impl.compile(abs, {
       style: 'expanded',
-      sourceMap: true,
+      sourceMap: opts.sourceMap !== false,
       sourceMapIncludeSources: true,
       loadPaths: opts.loadPaths,
       importers: [new impl.NodePackageImporter(opts.root)],
@@ -69,9 +72,9 @@ export function compileScss(abs: string, rel: string, opts: CompileOptions): Com
         },
       },
     });
-    const map = portableSources(result.sourceMap as unknown as SourceMap, opts.root);
     const dependencies = result.loadedUrls.filter((u) => u.protocol === 'file:').map((u) => fileURLToPath(u));
-    return { code: result.css, map, dependencies, warnings };
+    if (!result.sourceMap) return { code: result.css, dependencies, warnings };
+    return { code: result.css, map: portableSources(result.sourceMap as unknown as SourceMap, opts.root), dependencies, warnings };
   } catch (cause) {
     const err = cause as { sassMessage?: string; span?: { url?: URL; start: { line: number; column: number } }; message: string };
     if (err.span) {
@@ -92,13 +95,15 @@ export function compileCoffee(abs: string, rel: string, opts: CompileOptions): C
   const src = fs.readFileSync(abs, 'utf8');
   const source = path.relative(opts.root, abs).split(path.sep).join('/');
   try {
+    const wantMap = opts.sourceMap !== false;
     const result = coffeescript.compile(src, {
       filename: abs,
-      sourceMap: true,
+      sourceMap: wantMap,
       sourceFiles: [mapSource(source)],
       generatedFile: path.basename(rel).replace(/\.(lit)?coffee$/, '.js'),
       literate: abs.endsWith('.litcoffee'),
-    }) as unknown as { js: string; v3SourceMap: string };
+    }) as unknown as { js: string; v3SourceMap: string } | string;
+    if (typeof result === 'string') return { code: result, dependencies: [abs], warnings: [] };
     const map = JSON.parse(result.v3SourceMap) as SourceMap;
     map.sourcesContent = [src];
     delete map.sourceRoot;

@@ -193,7 +193,7 @@ export class Pipeline {
   /** A source as CSS/JS code with its map and every file read to make it. */
   private load(rel: string, abs: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
-    const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass };
+    const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass, sourceMap: this.maps };
     if (lang) {
       this.stats.compiles++;
       const out = lang === 'scss' ? compileScss(abs, rel, opts) : compileCoffee(abs, rel, opts);
@@ -205,7 +205,7 @@ export class Pipeline {
     }
     // A source's own sourceMappingURL would name a file that is not beside the output.
     const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
-    return { code, map: undefined as unknown as SourceMap, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
+    return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
   private part(rel: string, abs: string): Part & { dependencies: string[] } {
@@ -246,8 +246,36 @@ export class Pipeline {
     };
   }
 
-  private chained(joined: Joined): SourceMap {
-    return chainMaps(joined.map, joined.inner, true);
+  private chained(joined: Joined): SourceMap | undefined {
+    return joined.map && chainMaps(joined.map, joined.inner, true);
+  }
+
+  private mapsForErrors = false;
+
+  /** Whether maps are made at all: when none is written, skipping them saves much of the work. */
+  private get maps(): boolean {
+    return this.mapsForErrors || this.config.sourceMaps !== false;
+  }
+
+  /**
+   * Runs a build step; if it fails while maps are off, runs it again with maps so the error
+   * names the original file and line instead of a position in joined code.
+   */
+  private located<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (err) {
+      if (this.maps || !(err instanceof ConvoyError) || err.line === undefined) throw err;
+      this.mapsForErrors = true;
+      try {
+        step();
+      } catch (precise) {
+        throw precise instanceof ConvoyError ? precise : err;
+      } finally {
+        this.mapsForErrors = false;
+      }
+      throw err;
+    }
   }
 
   // ---------------------------------------------------------------- single assets
@@ -260,7 +288,7 @@ export class Pipeline {
     const rel = safeRelative(requested);
     const known = this.manifest.data.files[rel];
     if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other')) return known;
-    return this.withCycleGuard(rel, () => this.buildAsset(rel, plain));
+    return this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain)));
   }
 
   private buildAsset(requested: string, plain: boolean): FileEntry {
@@ -279,11 +307,11 @@ export class Pipeline {
       source.dependencies.forEach((d) => deps.add(d));
       // A `.min` twin beside the source is used as the minified form (useExistingMinFiles).
       const twin = !compilerFor(rel) && !alreadyMin && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
-      const urls = (p: Part) => joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps));
+      const urls = (p: Part) => joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
       let processed: { code: string; map?: SourceMap } = source;
       if (kind === 'css') {
         const j = urls(source);
-        processed = { code: j.code, map: this.chained(j) };
+        processed = { code: j.code, ...(j.map ? { map: this.chained(j) } : {}) };
       }
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
@@ -297,7 +325,7 @@ export class Pipeline {
         const twinPart = this.part(twin.rel, twin.abs);
         if (kind === 'css') {
           const j = urls(twinPart);
-          minified = { code: j.code, map: this.chained(j) };
+          minified = { code: j.code, ...(j.map ? { map: this.chained(j) } : {}) };
         } else {
           minified = { code: stripMapComment(twinPart.code) };
         }
@@ -306,7 +334,7 @@ export class Pipeline {
         // A plain file is its own source; processed code gets an intermediate name chained away.
         const name = processed.map ? mapSource(`${this.inputName(found.abs)}.__processed__`) : source.name;
         const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
-        minified = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
+        minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}) };
@@ -370,6 +398,10 @@ export class Pipeline {
     const key = bundleKey(kind, sources);
     const known = this.manifest.data.bundles[key];
     if (known && (freshness === 'trust' || !this.isStale(known))) return known;
+    return this.located(() => this.buildBundle(kind, items, sources, key));
+  }
+
+  private buildBundle(kind: 'css' | 'js', items: BundleItem[], sources: string[], key: string): BundleEntry {
     this.stats.bundles++;
     const deps = new Set<string>();
     const inline: Record<string, string> = {};
@@ -380,7 +412,7 @@ export class Pipeline {
         const p: Part = { rel: `inline <${kind === 'css' ? 'style' : 'script'}> #${i + 1}`, name: mapSource(`${sources[i]}.${kind}`), code: item.code };
         if (kind === 'js' && !combineOriginals) {
           this.stats.minifies++;
-          return { ...p, ...minifyJs(p, this.config.engines.js) };
+          return { ...p, ...minifyJs(p, this.config.engines.js, this.maps) };
         }
         return p;
       }
@@ -406,12 +438,13 @@ export class Pipeline {
       return p;
     });
     const outDir = `${this.config.carpoolPathFragment}/${kind}`;
-    const joined = kind === 'css' ? joinCss(parts, this.cssContext(outDir, true, deps)) : joinJs(parts);
-    let result: { code: string; map?: SourceMap } = { code: joined.code, map: this.chained(joined) };
+    const joined = kind === 'css' ? joinCss(parts, this.cssContext(outDir, true, deps), this.maps) : joinJs(parts, this.maps);
+    const joinedMap = this.chained(joined);
+    let result: { code: string; map?: SourceMap } = { code: joined.code, ...(joinedMap ? { map: joinedMap } : {}) };
     if (kind === 'css' || combineOriginals) {
       this.stats.minifies++;
       const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
-      result = kind === 'css' ? minifyCss(input, this.config.engines.css) : minifyJs(input, this.config.engines.js);
+      result = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
     }
     const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
     const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };

@@ -231,3 +231,13 @@ test('an output is never seen half-written: writes go through a temporary name',
   assert.equal(md5_12(fs.readFileSync(path.join(out, rebuilt.path))), rebuilt.hash);
   assert.ok(!again.storage.list().some((f) => f.endsWith('.tmp')));
 });
+
+test('with maps off, an error found in joined CSS still names the original file and line', () => {
+  const dir = fixtureProject();
+  write(path.join(dir, 'static/css/odd.css'), '.ok { color: red; }\n\n.odd { color: ; }\n');
+  const { p } = pipelineFor(dir, { sourceMaps: false });
+  const err = errorOf(() => p.bundle('css', [{ type: 'file', rel: 'css/sub/b.css' }, { type: 'file', rel: 'css/odd.css' }]));
+  assert.equal(err.code, 'E_MINIFY');
+  assert.equal(err.file, 'static/css/odd.css');
+  assert.equal(err.line, 3);
+});
