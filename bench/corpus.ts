@@ -73,7 +73,7 @@ export function pageTemplate(): string {
     ...CSS.map(([, to]) => to),
     '{% endcarpool %}',
     `<link rel="stylesheet" href="{% scss '${SCSS_ENTRY}' %}">`,
-    '</head><body><ul>{% for item in items %}<li class="{{ loop.cycle("odd", "even") }}">{{ item.name }}: {{ item.price }}</li>{% endfor %}</ul>',
+    '</head><body><ul>{% for item in items %}<li class="{% if loop.index % 2 %}odd{% else %}even{% endif %}">{{ item.name }}: {{ item.price }}</li>{% endfor %}</ul>',
     ...SVGS.map((svg) => `<img src="{% convoy '${svg}' %}" alt="">`),
     '{% carpool js %}',
     ...JS.map(([, to]) => `<script src="/static/${to}"></script>`),

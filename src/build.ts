@@ -49,6 +49,8 @@ export interface BuildReport {
   replaced: string[];
   manifestWritten: boolean;
   milliseconds: number;
+  /** Time of each phase: processing files, scanning templates (and building their bundles). */
+  phases: { files: number; scan: number };
   jobs: number;
   config: ConvoyConfig;
 }
@@ -161,6 +163,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   for (const f of sources) if (!stale.includes(f)) progress(f.rel);
 
   let failures: Record<string, string> = {};
+  const filesStarted = performance.now();
   if (jobs > 1) {
     const lists = balance(stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })), jobs);
     const results = await Promise.all(lists.map((rels) => runWorker(buildOptions, rels).then((r) => (rels.forEach(progress), r))));
@@ -174,6 +177,8 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   }
   for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
 
+  const filesMs = performance.now() - filesStarted;
+  const scanStarted = performance.now();
   let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
   if (opts.parseTemplates) {
@@ -187,6 +192,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
   }
 
+  const scanMs = performance.now() - scanStarted;
   const after = pipeline.manifest.outputs();
   pipeline.manifest.data.previous = [...before].filter((p) => !after.has(p)).sort();
   if (!pipeline.manifest.data.previous.length && !Object.keys(failures).length) {
@@ -220,6 +226,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     replaced: pipeline.manifest.data.previous,
     manifestWritten,
     milliseconds: performance.now() - started,
+    phases: { files: filesMs, scan: scanMs },
     jobs,
     config,
   };

@@ -54,7 +54,7 @@ export function minifyJs(input: MinifyInput, engine: Engines['js'] = 'terser', w
   if (engine === 'swc') {
     const swc = optional<{ minifySync(code: string, opts: object): { code: string; map?: string } }>('@swc/core', 'engines.js');
     try {
-      const out = swc.minifySync(input.code, { compress: { passes: 2 }, mangle: true, sourceMap: wantMap, format: { comments: 'some' }, inlineSourcesContent: true, filename: input.name } as object);
+      const out = swc.minifySync(input.code, { compress: { passes: 2 }, mangle: true, sourceMap: wantMap, format: { comments: 'some' }, inlineSourcesContent: true } as object);
       if (!wantMap || !out.map) return { code: out.code };
       const map = JSON.parse(out.map) as SourceMap;
       map.sources = map.sources.map(() => input.name);
