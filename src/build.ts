@@ -18,7 +18,7 @@ export interface BuildOptions {
   templates?: string[];
   /** Rebuild everything, ignoring the manifest. */
   force?: boolean;
-  /** Worker threads for file processing (default: the cores, at most 4; 1 = in this thread). */
+  /** Worker threads for file processing (default: cores − 1, at most 4, on machines with more than 2 cores; else 1). */
   jobs?: number;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
@@ -156,7 +156,10 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     const entry = pipeline.manifest.data.files[f.rel];
     return !entry || pipeline.isStale(entry) || (!entry.plain && assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel));
   });
-  const jobs = Math.max(1, Math.min(opts.jobs ?? Math.min(4, os.availableParallelism()), stale.length));
+  // On 2 cores a single thread already keeps both busy (V8's GC threads, zlib): bench/ measured
+  // workers there at ×0.88, so they are used by default only on larger machines.
+  const cores = os.availableParallelism();
+  const jobs = Math.max(1, Math.min(opts.jobs ?? (cores > 2 ? Math.min(4, cores - 1) : 1), stale.length));
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);

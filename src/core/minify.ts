@@ -46,8 +46,11 @@ function finish(input: MinifyInput, code: string, map: SourceMap | undefined, so
   return { code, map: chainMaps(map, inner, sourcesContent) };
 }
 
-/** Terser's settings: two compress passes, as measured in bench/ to pay for themselves. */
-export const TERSER_OPTIONS = { compress: { passes: 2 }, mangle: true, format: { comments: 'some' as const } };
+/**
+ * Terser's settings. One compress pass: bench/ measured a second pass at +46% time for 0.05%
+ * fewer gzip bytes on the corpus.
+ */
+export const TERSER_OPTIONS = { compress: {}, mangle: true, format: { comments: 'some' as const } };
 
 /** Minifies JavaScript; a syntax error is an E_MINIFY naming the file and line. */
 export function minifyJs(input: MinifyInput, engine: Engines['js'] = 'terser', wantMap = true, sourcesContent = true): Minified {

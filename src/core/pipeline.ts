@@ -65,8 +65,12 @@ export class Pipeline {
     this.reload();
   }
 
+  /** How many warnings were raised (logged or not): lets callers tell a clean answer from a fallback. */
+  warnings = 0;
+
   /** Logs a warning once per distinct message. */
   warn(message: string): void {
+    this.warnings++;
     if (this.warned.has(message)) return;
     this.warned.add(message);
     this.config.logger.warn(message);

@@ -62,10 +62,20 @@ export function escapeAttr(value: string): string {
  * The tags, the template scanner and the adapters all call this one object.
  */
 export class Convoy {
+  /** Production answers for tags with render-time arguments: one map lookup each after the first. */
+  private readonly printedCache = new Map<string, Printed>();
+  private cachedManifest: unknown;
+
   constructor(
     readonly config: ConvoyConfig,
     readonly pipeline: Pipeline,
   ) {}
+
+  /** Whether answers can be kept: production with rebuilds off, where the manifest does not change. */
+  private cacheable(tag: UrlTag): boolean {
+    const c = this.config;
+    return !c.debug && !(tag === 'scss' && c.scssRebuild) && !(tag === 'coffee' && c.coffeeRebuild);
+  }
 
   /** Whether compile-time resolution from the manifest is allowed for this tag. */
   canResolveStatically(tag: UrlTag | 'carpool'): boolean {
@@ -116,6 +126,24 @@ export class Convoy {
    * `lookup` mode when the manifest cannot answer.
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
+    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
+    if (this.cachedManifest !== this.pipeline.manifest) {
+      this.printedCache.clear();
+      this.cachedManifest = this.pipeline.manifest;
+    }
+    const gzip = this.config.gzipInTemplate && !!acceptEncoding && /\bgzip\b/i.test(acceptEncoding);
+    const key = `${tag}\0${gzip ? 'gz' : ''}\0${path}`;
+    let printed = this.printedCache.get(key);
+    if (!printed) {
+      const warnedBefore = this.pipeline.warnings;
+      printed = this.resolveUncached(tag, path, where, mode, acceptEncoding);
+      // Fallbacks are not kept: the next render tries again (and the warning is logged once anyway).
+      if (printed && this.pipeline.warnings === warnedBefore) this.printedCache.set(key, printed);
+    }
+    return printed;
+  }
+
+  private resolveUncached(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
     const c = this.config;
     if (typeof path !== 'string' || !path.trim()) {
       const err = new ConvoyError('E_TEMPLATE', `${tag} needs a path, got ${JSON.stringify(path) ?? String(path)}`, { file: where.template, line: where.line });

@@ -265,3 +265,22 @@ test('integrity: fallback tags carry it too, and `convoy … as name` exposes na
   assert.ok(m);
   assert.equal(m[2], `sha384-${createHash('sha384').update(fs.readFileSync(path.join(out, m[1]!))).digest('base64')}`);
 });
+
+test('answers for render-time arguments are kept until the manifest is reloaded', () => {
+  const dir = fixtureProject();
+  const { env, convoy } = makeEnv('curly', {}, dir);
+  const urlOf = () => /<script src="([^"]+two[^"]+)"><\/script>/.exec(env.render('tags.njk', { scriptPath: 'js/two.js' }))![1];
+  const first = urlOf();
+  convoy.pipeline.save();
+  const minifiesBefore = convoy.pipeline.stats.minifies;
+  assert.equal(urlOf(), first);
+  assert.equal(convoy.pipeline.stats.minifies, minifiesBefore);
+  // Another process rebuilds after a change; this one picks it up on reload.
+  write(path.join(dir, 'static/js/two.js'), "log.push('changed')\n");
+  const other = makeEnv('curly', {}, dir);
+  other.convoy.pipeline.asset('js/two.js');
+  other.convoy.pipeline.save();
+  assert.equal(urlOf(), first, 'production trusts its manifest');
+  convoy.pipeline.reload();
+  assert.notEqual(urlOf(), first);
+});
