@@ -99,38 +99,7 @@ export interface ConvoyOptions {
 }
 
 /** Every option filled in, paths absolute. */
-export interface ConvoyConfig {
-  root: string;
-  sources: string[];
-  staticRoot: string;
-  staticUrl: string;
-  debug: boolean;
-  strict: boolean;
-  convoyDuringDebug: boolean;
-  useExistingMinFiles: boolean;
-  gzipInTemplate: boolean;
-  compress: CompressFormat[];
-  scssRebuild: boolean;
-  coffeeRebuild: boolean;
-  carpoolPathFragment: string;
-  carpoolCombineOriginals: boolean;
-  carpoolCombineDuringRequest: boolean;
-  carpoolCombineDuringDebug: boolean;
-  carpoolCssTemplate: string;
-  carpoolJsTemplate: string;
-  carpoolStartComment: string;
-  carpoolEndComment: string;
-  manifest: string;
-  templates: string[];
-  templateGlob: string;
-  nunjucks: NunjucksEnvOptions;
-  sourceMaps: boolean | 'hidden';
-  sourcesContent: boolean;
-  integrity: boolean;
-  engines: Engines;
-  maxAge: number;
-  logger: Logger;
-}
+export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
 
 type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
 

@@ -24,6 +24,11 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** The compiled outputs a debug request may name: `site.css` from `site.scss`. */
 const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass'], '.js': ['.coffee', '.litcoffee'] };
 
+function handleFor(options: ConvoyOptions): Convoy {
+  const config = resolveConfig(options);
+  return new Convoy(config, createPipeline(config));
+}
+
 /**
  * Serves staticRoot under staticUrl: fingerprinted names cached for a year (`immutable`), others
  * for `maxAge` seconds; `.br`/`.gz` twins chosen by Accept-Encoding (with the original's
@@ -32,7 +37,7 @@ const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass'], '.js'
  * `scss`/`coffee` on demand and serves the source roots. Paths that leave the root get 404.
  */
 export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware {
-  const convoy = optionsOrConvoy instanceof Convoy ? optionsOrConvoy : new Convoy(resolveConfig(optionsOrConvoy), createPipeline(resolveConfig(optionsOrConvoy)));
+  const convoy = optionsOrConvoy instanceof Convoy ? optionsOrConvoy : handleFor(optionsOrConvoy);
   const { config, pipeline } = convoy;
   const prefix = pipeline.staticPath;
 

@@ -20,17 +20,13 @@ export interface Joined {
   /** Absent when maps are off. */
   map?: SourceMap;
   inner: Map<string, SourceMap>;
-  /** Sources referenced by url()/@import: the output depends on them. */
-  referenced: string[];
-  /** Sources inlined through @import: the output depends on them too. */
-  inlined: string[];
 }
 
 /** What joining CSS needs from the pipeline. */
 export interface CssJoinContext extends UrlContext {
   /** Inline local @imports (bundles) instead of rewriting them to fingerprinted URLs (single files). */
   inlineImports: boolean;
-  /** Loads (compiling if needed) a stylesheet an @import names. */
+  /** Loads (compiling if needed) a stylesheet an @import names; the pipeline records it as an input. */
   loadCss(rel: string): Part;
 }
 
@@ -46,8 +42,6 @@ const VIRTUAL = '/__convoy__/';
  */
 export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joined {
   const inner = new Map<string, SourceMap>();
-  const referenced: string[] = [];
-  const inlined: string[] = [];
   let charset = false;
   let emitted = false;
 
@@ -71,7 +65,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
       charset = true;
       rule.remove();
     });
-    referenced.push(...rewriteUrls(root, part.rel, ctx, !ctx.inlineImports));
+    rewriteUrls(root, part.rel, ctx, !ctx.inlineImports);
     const out: ChildNode[] = [];
     for (const node of [...root.nodes]) {
       if (node.type === 'atrule' && node.name.toLowerCase() === 'import' && ctx.inlineImports) {
@@ -86,7 +80,6 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
             throw new ConvoyError('E_BUNDLE', `@import ${node.params} uses layer()/supports(), which a joined file cannot express`, { file: part.rel, line });
           }
           const imported = ctx.loadCss(target.rel);
-          inlined.push(target.rel);
           const nodes = collect(imported, [...stack, part.rel]);
           if (conditions) {
             const media = postcss.atRule({ name: 'media', params: conditions, source: node.source });
@@ -119,7 +112,7 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
     code = `@charset "UTF-8";\n${code}`;
     if (map) map.mappings = `;${map.mappings}`;
   }
-  return { code, map, inner, referenced, inlined };
+  return { code, ...(map ? { map } : {}), inner };
 }
 
 /**
@@ -141,5 +134,5 @@ export function joinJs(parts: Part[], wantMap = true): Joined {
     code += text;
     line += text.split('\n').length - 1;
   }
-  return { code, ...(wantMap ? { map: concatMaps(pieces) } : {}), inner, referenced: [], inlined: [] };
+  return { code, ...(wantMap ? { map: concatMaps(pieces) } : {}), inner };
 }

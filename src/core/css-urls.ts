@@ -8,7 +8,7 @@ export interface UrlContext {
   outDir: string;
   /** URL path of staticRoot (`/static/`), so root-relative references to it map to sources. */
   staticPath: string;
-  /** The output path (relative to staticRoot) of a source, or undefined when it does not exist. */
+  /** The output path (relative to staticRoot) of a source, or undefined when it does not exist; the pipeline records it as an input. */
   resolveTarget(rel: string): string | undefined;
   /** Told about each reference left as it was because its target is missing. */
   warn(message: string): void;
@@ -56,10 +56,8 @@ export function relativeUrl(outDir: string, outputPath: string): string {
 /**
  * Rewrites every `url()` in declarations (and `@import` with `rewriteImports`) of a stylesheet
  * that came from `fromRel`, so it names the fingerprinted output relative to `ctx.outDir`.
- * Returns the sources referenced, which the output therefore depends on.
  */
-export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewriteImports: boolean): string[] {
-  const referenced: string[] = [];
+export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewriteImports: boolean): void {
   const rewrite = (url: string): string | undefined => {
     const target = urlTarget(url, fromRel, ctx.staticPath);
     if (target === undefined) return undefined;
@@ -72,7 +70,6 @@ export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewrit
       ctx.warn(`${fromRel}: url(${url}) names ${target.rel}, which is in no source root; left as it is`);
       return undefined;
     }
-    referenced.push(target.rel);
     return relativeUrl(ctx.outDir, out) + target.suffix;
   };
   const rewriteValue = (value: string, alsoBareStrings: boolean): string => {
@@ -109,5 +106,4 @@ export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewrit
       rule.params = rewriteValue(rule.params, true);
     });
   }
-  return referenced;
 }

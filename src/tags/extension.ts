@@ -1,5 +1,3 @@
-import nunjucks from 'nunjucks';
-import { ConvoyError } from '../errors.ts';
 import { nj, literal, literalString, nodeList, staticOutput, staticText, type AstNode, type Parser } from './nunjucks-facade.ts';
 import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 
@@ -133,24 +131,22 @@ export class ConvoyExtension {
     return call;
   }
 
+  /** The request's Accept-Encoding, looked up only when a tag can use it (gzipInTemplate). */
+  private acceptEncoding(context: RenderContext): string | undefined {
+    return this.convoy.config.gzipInTemplate ? acceptEncodingOf(context) : undefined;
+  }
+
   /** Render-time entry of `carpool`: the body is rendered first, then bundled. */
   runCarpool(context: RenderContext, kind: 'css' | 'js', template: string, line: number, body: () => string): unknown {
-    const html = this.convoy.carpool(kind, body(), { template, line }, 'render', acceptEncodingOf(context)) ?? '';
+    const html = this.convoy.carpool(kind, body(), { template, line }, 'render', this.acceptEncoding(context)) ?? '';
     return nj.runtime.markSafe(html);
   }
 
   /** Render-time entry of `convoy`/`scss`/`coffee` (called through the env global). */
   runTag(context: RenderContext, tag: UrlTag, path: unknown, template: string, line: number, print: boolean): unknown {
-    const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', acceptEncodingOf(context));
+    const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', this.acceptEncoding(context));
     const url = printed?.url ?? '';
     if (print) return nj.runtime.markSafe(url);
     return this.convoy.config.integrity ? new ConvoyUrl(url, printed?.integrity ?? '') : url;
   }
 }
-
-/** Throws a template error for a tag used wrongly (kept for callers outside the parser). */
-export function templateError(where: Where, message: string): ConvoyError {
-  return new ConvoyError('E_TEMPLATE', message, { file: where.template, line: where.line });
-}
-
-export { nunjucks };

@@ -63,7 +63,7 @@ export function escapeAttr(value: string): string {
  */
 export class Convoy {
   /** Production answers for tags with render-time arguments: one map lookup each after the first. */
-  private readonly printedCache = new Map<string, Printed>();
+  private readonly printedCache = new Map<string, unknown>();
   private cachedManifest: unknown;
 
   constructor(
@@ -127,20 +127,25 @@ export class Convoy {
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
     if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
-    if (this.cachedManifest !== this.pipeline.manifest) {
+    return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+  }
+
+  /**
+   * A production answer kept per key (and gzip choice) until the manifest is reloaded. Fallbacks
+   * are not kept: the next render tries again (the warning is still logged once).
+   */
+  private cached<T>(key: string, acceptEncoding: string | undefined, make: () => T): T {
+    if (this.cachedManifest !== this.pipeline.manifest || this.printedCache.size > 10_000) {
       this.printedCache.clear();
       this.cachedManifest = this.pipeline.manifest;
     }
     const gzip = this.config.gzipInTemplate && !!acceptEncoding && /\bgzip\b/i.test(acceptEncoding);
-    const key = `${tag}\0${gzip ? 'gz' : ''}\0${path}`;
-    let printed = this.printedCache.get(key);
-    if (!printed) {
-      const warnedBefore = this.pipeline.warnings;
-      printed = this.resolveUncached(tag, path, where, mode, acceptEncoding);
-      // Fallbacks are not kept: the next render tries again (and the warning is logged once anyway).
-      if (printed && this.pipeline.warnings === warnedBefore) this.printedCache.set(key, printed);
-    }
-    return printed;
+    const full = `${gzip ? 'gz' : ''}\0${key}`;
+    if (this.printedCache.has(full)) return this.printedCache.get(full) as T;
+    const warnedBefore = this.pipeline.warnings;
+    const value = make();
+    if (value !== undefined && this.pipeline.warnings === warnedBefore) this.printedCache.set(full, value);
+    return value;
   }
 
   private resolveUncached(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
@@ -212,6 +217,15 @@ export class Convoy {
    * In `lookup` mode returns undefined unless every bundle is in the manifest.
    */
   carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
+    const c = this.config;
+    // A body known only at render time: in production the same body always gives the same HTML.
+    if (mode === 'render' && !c.debug && !c.scssRebuild && !c.coffeeRebuild) {
+      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
+    }
+    return this.carpoolUncached(kind, body, where, mode, acceptEncoding);
+  }
+
+  private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
     const runs = toRuns(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)));
     const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
