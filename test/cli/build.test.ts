@@ -144,3 +144,12 @@ test('usage: --help per command, exit 2 on bad usage, config precedence file < e
   assert.equal(convoyCli(dir, ['build']).status, 0);
   assert.ok(fs.existsSync(path.join(dir, 'from-pkg/convoy-manifest.json')));
 });
+
+test('--force rebuilds everything even when nothing changed', () => {
+  const dir = siteCopy();
+  assert.equal(convoyCli(dir, ['build']).status, 0);
+  const forced = convoyCli(dir, ['build', '--force']);
+  assert.equal(forced.status, 0, forced.all);
+  const m = /files: (\d+) \((\d+) built, 0 unchanged/.exec(forced.stdout);
+  assert.ok(m && m[1] === m[2], forced.stdout);
+});
