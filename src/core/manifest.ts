@@ -15,6 +15,8 @@ export interface OutputEntry {
   variants: { gz?: string; br?: string };
   /** The source map written beside it, if any. */
   map?: string;
+  /** Its twins were compressed quickly during a request; the next build recompresses them. */
+  quick?: boolean;
 }
 
 /** A processed source file. */

@@ -55,6 +55,8 @@ export class Pipeline {
   private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
   private readonly inProgress: string[] = [];
   private readonly warned = new Set<string>();
+  /** Outputs whose twins were compressed quickly (in a request). */
+  private readonly quickOutputs = new Set<string>();
   readonly staticPath: string;
 
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
@@ -132,6 +134,7 @@ export class Pipeline {
 
   /** Whether an entry's inputs changed since it was built, or one of its outputs is gone. */
   isStale(entry: FileEntry | BundleEntry): boolean {
+    if (entry.quick && !this.fastCompression) return true;
     for (const [name, d] of Object.entries(entry.inputs)) {
       if (name.startsWith('inline:')) continue;
       if (this.fileDigest(path.resolve(this.config.root, name)) !== d) return true;
@@ -168,21 +171,37 @@ export class Pipeline {
     const outPath = name(hash);
     this.put(outPath, bytes);
     const variants: OutputEntry['variants'] = {};
+    let quick = false;
     if (isCompressible(outPath)) {
       for (const format of this.config.compress) {
         const twin = outPath + TWIN_SUFFIX[format];
-        if (this.storage.exists(twin)) {
+        // A twin compressed quickly during a request is redone at full strength by a build.
+        if (this.storage.exists(twin) && (this.fastCompression || !this.quickOutputs.has(outPath))) {
           variants[format === 'gzip' ? 'gz' : 'br'] = twin;
           continue;
         }
         const packed = compress(format, bytes, this.fastCompression);
         if (packed) {
-          this.put(twin, packed);
+          if (this.fastCompression && format === 'br') {
+            quick = true;
+            this.saidQuick();
+          }
+          this.storage.write(twin, packed);
+          this.stats.writes++;
           variants[format === 'gzip' ? 'gz' : 'br'] = twin;
         }
       }
     }
-    return { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants, ...(mapPath ? { map: mapPath } : {}) };
+    if (quick) this.quickOutputs.add(outPath);
+    else if (!this.fastCompression) this.quickOutputs.delete(outPath);
+    return { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants, ...(mapPath ? { map: mapPath } : {}), ...(quick ? { quick } : {}) };
+  }
+
+  private quickSaid = false;
+  private saidQuick(): void {
+    if (this.quickSaid) return;
+    this.quickSaid = true;
+    this.config.logger.info('convoy: assets built during a request get brotli quality 5 (11 takes ~40× longer); `convoy build` recompresses them at 11');
   }
 
   /** Writes unless a file of that name and size is there already (names are fingerprints). */
@@ -459,6 +478,10 @@ export class Pipeline {
   /** Reads the manifest again (after a build in another pipeline or process). */
   reload(): void {
     this.manifest = new Manifest(this.config.manifest);
+    this.quickOutputs.clear();
+    for (const group of [this.manifest.data.files, this.manifest.data.bundles]) {
+      for (const e of Object.values(group)) if (e.quick) this.quickOutputs.add(e.path);
+    }
     for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
     for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
+import zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import { ConvoyError, getConvoy, install } from '../../src/index.ts';
@@ -283,4 +284,26 @@ test('answers for render-time arguments are kept until the manifest is reloaded'
   assert.equal(urlOf(), first, 'production trusts its manifest');
   convoy.pipeline.reload();
   assert.notEqual(urlOf(), first);
+});
+
+test('bundles built during a request get quick brotli twins; the next build recompresses them at full strength', async () => {
+  const dir = fixtureProject();
+  const { env, convoy, out } = makeEnv('curly', {}, dir);
+  const html = env.render('carpool-list.njk', {});
+  convoy.pipeline.save();
+  const bundle = Object.values(convoy.pipeline.manifest.data.bundles).find((b) => b.kind === 'css')!;
+  assert.ok(html.includes(bundle.path));
+  assert.equal(bundle.quick, true);
+  const quickBr = fs.readFileSync(path.join(out, bundle.variants.br!));
+  const served = fs.readFileSync(path.join(out, bundle.path));
+  const { build } = await import('../../src/build.ts');
+  const report = await build({ root: dir, sources: ['static', 'vendor'], staticRoot: 'out', templates: [path.join(REPO, 'templates-test/curly')], templateGlob: 'carpool-list.njk', logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
+  const rebuilt = Object.values(JSON.parse(fs.readFileSync(path.join(out, 'convoy-manifest.json'), 'utf8')).bundles as Record<string, { kind: string; path: string; quick?: boolean; variants: { br: string } }>).find((b) => b.kind === 'css')!;
+  assert.ok(report.errors.every((e) => e.startsWith('static/bad/')), report.errors.join('\n'));
+  assert.equal(rebuilt.path, bundle.path, 'same bytes, same name');
+  assert.equal(rebuilt.quick, undefined);
+  const fullBr = fs.readFileSync(path.join(out, rebuilt.variants.br));
+  assert.notDeepEqual(fullBr, quickBr);
+  assert.deepEqual(zlib.brotliDecompressSync(fullBr), served);
+  assert.ok(fullBr.length <= quickBr.length);
 });
