@@ -63,6 +63,8 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
       return notFound(res);
     }
     if (rel.split('/').some((s) => s.startsWith('.'))) return notFound(res);
+    // The manifest maps every source name: it is for the renderer, not for the public.
+    if (path.join(config.staticRoot, ...rel.split('/')) === config.manifest) return notFound(res);
 
     let file: string | undefined;
     let immutable = false;

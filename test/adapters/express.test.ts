@@ -87,6 +87,7 @@ test('traversal attempts get 404 without reading outside the root', async (t) =>
     '/static/%00',
     '/static/.convoy-manifest.json',
     '/static/%252e%252e/secret.txt',
+    '/static/convoy-manifest.json',
   ]) {
     const res = await request(server.port, p);
     assert.equal(res.status, 404, p);
