@@ -307,3 +307,10 @@ test('bundles built during a request get quick brotli twins; the next build reco
   assert.deepEqual(zlib.brotliDecompressSync(fullBr), served);
   assert.ok(fullBr.length <= quickBr.length);
 });
+
+test('convoyDuringDebug: debug renders still print processed URLs for convoy', () => {
+  const plain = makeEnv('curly', { debug: true });
+  assert.match(plain.env.render('tags.njk', { scriptPath: 'js/two.js' }), /href="\/static\/css\/a\.css"/);
+  const processed = makeEnv('curly', { debug: true, convoyDuringDebug: true });
+  assert.match(processed.env.render('tags.njk', { scriptPath: 'js/two.js' }), /href="\/static\/css\/a\.[0-9a-f]{12}\.cmin\.css"/);
+});
