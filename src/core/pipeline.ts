@@ -326,16 +326,17 @@ export class Pipeline {
     } else {
       const deps = new Set<string>([found.abs]);
       const alreadyMin = isMinName(rel);
-      let source = this.part(rel, found.abs);
+      const source = this.part(rel, found.abs);
       source.dependencies.forEach((d) => deps.add(d));
       // A `.min` twin beside the source is used as the minified form (useExistingMinFiles).
       const twin = !compilerFor(rel) && !alreadyMin && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
-      const urls = (p: Part) => joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
-      let processed: { code: string; map?: SourceMap } = source;
-      if (kind === 'css') {
-        const j = urls(source);
-        processed = { code: j.code, ...(j.map ? { map: this.chained(j) } : {}) };
-      }
+      // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
+      const urls = (p: Part): { code: string; map?: SourceMap } => {
+        const j = joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
+        const map = this.chained(j);
+        return { code: j.code, ...(map ? { map } : {}) };
+      };
+      const processed: { code: string; map?: SourceMap } = kind === 'css' ? urls(source) : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
         plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
@@ -346,12 +347,7 @@ export class Pipeline {
       } else if (twin) {
         deps.add(twin.abs);
         const twinPart = this.part(twin.rel, twin.abs);
-        if (kind === 'css') {
-          const j = urls(twinPart);
-          minified = { code: j.code, ...(j.map ? { map: this.chained(j) } : {}) };
-        } else {
-          minified = { code: stripMapComment(twinPart.code) };
-        }
+        minified = kind === 'css' ? urls(twinPart) : { code: twinPart.code };
       } else {
         this.stats.minifies++;
         // A plain file is its own source; processed code gets an intermediate name chained away.
