@@ -6,7 +6,7 @@ import nunjucks from 'nunjucks';
 import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
 import { install, extensionOf } from './install.ts';
-import { assetKind, type Pipeline } from './core/pipeline.ts';
+import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
 import type { FileEntry } from './core/manifest.ts';
 import { scanTemplates, type ScanReport } from './scan/scanner.ts';
 
@@ -163,7 +163,8 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);
-  for (const f of sources) if (!stale.includes(f)) progress(f.rel);
+  const staleSet = new Set(stale);
+  for (const f of sources) if (!staleSet.has(f)) progress(f.rel);
 
   let failures: Record<string, string> = {};
   const filesStarted = performance.now();
@@ -238,8 +239,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
 /** Removes outputs neither the manifest nor the last build's replaced list names; returns them. */
 export function clean(options: ConvoyOptions): string[] {
   const config = resolveConfig(options);
-  const env = new nunjucks.Environment([]);
-  const { pipeline } = install(env, options);
+  const pipeline = createPipeline(config);
   const keep = pipeline.manifest.outputs();
   for (const p of pipeline.manifest.data.previous) keep.add(p);
   const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');

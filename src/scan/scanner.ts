@@ -24,7 +24,8 @@ export interface ScanReport {
 /** Parses tags of extensions we do not know, so one foreign tag does not hide a template's bundles. */
 class StubExtension {
   readonly tags: string[] = [];
-  constructor(private readonly withEnd: Set<string>) {}
+  /** Foreign tags that have an `end<tag>` in the template, so a body to parse through. */
+  readonly withEnd = new Set<string>();
   parse(parser: Parser): AstNode {
     const tok = parser.nextToken();
     // Skip the arguments whatever they are.
@@ -55,7 +56,7 @@ export function scanTemplates(ext: ConvoyExtension, roots: string[], glob: strin
     for (const name of fg.sync(glob, { cwd: root, onlyFiles: true }).sort()) {
       report.templates.push(name);
       const src = fs.readFileSync(path.join(root, name), 'utf8');
-      const stubs = new StubExtension(new Set());
+      const stubs = new StubExtension();
       const skipped = new Set<string>();
       for (let attempt = 0; attempt < 50; attempt++) {
         const events: ScanEvent[] = [];
@@ -72,7 +73,7 @@ export function scanTemplates(ext: ConvoyExtension, roots: string[], glob: strin
             stubs.tags.push(tag);
             skipped.add(tag);
             const endRe = new RegExp(`${escapeRe(blockStart)}-?\\s*end${tag}\\b`);
-            if (endRe.test(src)) (stubs as unknown as { withEnd: Set<string> }).withEnd.add(tag);
+            if (endRe.test(src)) stubs.withEnd.add(tag);
             continue;
           }
           report.events.push(...events);

@@ -47,9 +47,11 @@ const fill = (template: string, url: string, integrityAttrs: string, extra: Reco
     .join('');
   const add = (out.includes('%i') ? '' : integrityAttrs) + extraAttrs;
   out = out.replace(/%i/g, integrityAttrs);
-  // Attributes the template has no placeholder for go at the end of its first tag.
-  return add ? out.replace(/\s*>/, `${add}>`) : out;
+  return addAttrs(out, add);
 };
+
+/** Attributes with no placeholder go at the end of the first tag (before `>` or `/>`). */
+const addAttrs = (html: string, attrs: string): string => (attrs ? html.replace(/\s*(\/?)>/, `${attrs}$1>`) : html);
 
 /** Escapes a value for a double-quoted HTML attribute. */
 export function escapeAttr(value: string): string {
@@ -248,7 +250,7 @@ export class Convoy {
         } else {
           const rebuild = c.debug || c.scssRebuild || c.coffeeRebuild || mode === 'build';
           entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
-          if (!entry && (mode === 'build' || c.carpoolCombineDuringRequest || rebuild)) {
+          if (!entry && (rebuild || c.carpoolCombineDuringRequest)) {
             this.pipeline.fastCompression = mode === 'render';
             entry = this.pipeline.bundle(kind, items, 'check');
           }
@@ -272,21 +274,12 @@ export class Convoy {
   private individualTag(kind: 'css' | 'js', asset: BodyAsset, where: Where, acceptEncoding?: string): string {
     if (asset.item.type === 'inline') return asset.html ?? '';
     const rel = asset.item.rel;
-    const lang = compilerFor(rel);
-    let printed: Printed;
-    if (lang) {
-      printed = this.resolveUrl(lang, rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
-    } else if (this.config.debug && !this.config.convoyDuringDebug) {
-      printed = { url: this.config.staticUrl + rel };
-    } else {
-      printed = this.resolveUrl('convoy', rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
-    }
+    // The tag a template would use for this file on its own.
+    const printed = this.resolveUrl(compilerFor(rel) ?? 'convoy', rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
     if (asset.html && asset.url !== undefined) {
       const attr = kind === 'css' ? 'href' : 'src';
       const withUrl = asset.html.replace(new RegExp(`(\\s${attr}\\s*=\\s*)(["']?)[^"'\\s>]*\\2`, 'i'), (_m, pre: string, q: string) => `${pre}${q || '"'}${escapeAttr(printed.url)}${q || '"'}`);
-      return this.config.integrity && printed.integrity && !/\sintegrity=/i.test(withUrl)
-        ? withUrl.replace(/\s*(\/?)>/, `${this.integrityAttrs(printed)}$1>`)
-        : withUrl;
+      return /\sintegrity=/i.test(withUrl) ? withUrl : addAttrs(withUrl, this.integrityAttrs(printed));
     }
     return fill(kind === 'css' ? this.config.carpoolCssTemplate : this.config.carpoolJsTemplate, printed.url, this.integrityAttrs(printed), asset.attrs);
   }

@@ -228,8 +228,12 @@ test('an output is never seen half-written: writes go through a temporary name',
   const again = createPipeline(resolveConfig({ root: dir, sources: ['static', 'vendor'], staticRoot: 'out', logger: memoryLogger() }));
   assert.equal(again.isSourceStale('css/a.css'), true, 'an entry whose file is gone is stale');
   const rebuilt = again.asset('css/a.css');
+  assert.equal(rebuilt.path, entry.path);
   assert.equal(md5_12(fs.readFileSync(path.join(out, rebuilt.path))), rebuilt.hash);
-  assert.ok(!again.storage.list().some((f) => f.endsWith('.tmp')));
+  // The leftover is never a name the manifest (and so a page) points at.
+  again.save();
+  assert.ok(![...again.manifest.outputs()].some((f) => f.endsWith('.tmp')));
+  assert.ok(listFiles(out).includes(`${entry.path}.12345.tmp`), 'the leftover was not mistaken for the output');
 });
 
 test('with maps off, an error found in joined CSS still names the original file and line', () => {
