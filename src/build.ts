@@ -8,6 +8,7 @@ import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } fro
 import { install, extensionOf } from './install.ts';
 import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
 import type { FileEntry } from './core/manifest.ts';
+import { defaultLimits, type CompressionLimits, type CompressionStats } from './core/outputs.ts';
 import { scanTemplates, type ScanReport } from './scan/scanner.ts';
 
 /** How `build` runs. */
@@ -18,8 +19,13 @@ export interface BuildOptions {
   templates?: string[];
   /** Rebuild everything, ignoring the manifest. */
   force?: boolean;
-  /** Worker threads for file processing (default: cores − 1, at most 4, on machines with more than 2 cores; else 1). */
+  /**
+   * Threads the build may keep busy (default: every core). 1 does everything in this thread,
+   * compression included; more compresses that many files at once on libuv's pool.
+   */
   jobs?: number;
+  /** Worker threads that compile and minify (default: jobs − 1, at most 4, on machines with more than 2 cores; else none). */
+  workers?: number;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -49,9 +55,13 @@ export interface BuildReport {
   replaced: string[];
   manifestWritten: boolean;
   milliseconds: number;
-  /** Time of each phase: processing files, scanning templates (and building their bundles). */
-  phases: { files: number; scan: number };
+  /** Time of each phase: processing files, scanning templates (and building their bundles), waiting for compression to finish. */
+  phases: { files: number; scan: number; compress: number };
+  /** Threads the build used (`BuildOptions.jobs`), and worker threads among them. */
   jobs: number;
+  workers: number;
+  /** What compression did in this thread (workers count their own). */
+  compression: CompressionStats;
   config: ConvoyConfig;
 }
 
@@ -89,16 +99,36 @@ interface WorkerResult {
   warnings: string[];
 }
 
-function runWorker(options: PlainOptions, rels: string[]): Promise<WorkerResult> {
+/** What a build worker says: one source done (send the next), or everything it built. */
+export type WorkerMessage = { type: 'done'; rel: string } | ({ type: 'result' } & WorkerResult);
+
+/**
+ * Runs `n` workers over `rels` (largest first), handing each the next source when it finishes
+ * one, so a worker that drew a big Sass entry is not also given a fixed share of the rest.
+ */
+function runWorkers(options: PlainOptions, rels: string[], n: number, limits: CompressionLimits, onDone: (rel: string) => void): Promise<WorkerResult[]> {
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
-  const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, rels }, ...(isTs ? { execArgv: [] } : {}) });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (m: WorkerResult) => resolve(m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
-  });
+  let next = 0;
+  const one = (): Promise<WorkerResult> => {
+    // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
+    const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits }, ...(isTs ? { execArgv: [] } : {}) });
+    const handOut = () => worker.postMessage(next < rels.length ? { rel: rels[next++] } : { flush: true });
+    handOut();
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'done') {
+          onDone(m.rel);
+          handOut();
+        } else {
+          resolve(m);
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
+    });
+  };
+  return Promise.all(Array.from({ length: n }, one));
 }
 
 /** Processes sources in this thread, recording what failed. */
@@ -113,17 +143,6 @@ export function processSources(pipeline: Pipeline, rels: string[], onEach?: (rel
     onEach?.(rel);
   }
   return failures;
-}
-
-/** Splits work into `n` lists of about equal total size (largest first). */
-function balance(items: { rel: string; size: number }[], n: number): string[][] {
-  const lists = Array.from({ length: n }, () => ({ size: 0, rels: [] as string[] }));
-  for (const item of [...items].sort((a, b) => b.size - a.size)) {
-    const target = lists.reduce((min, l) => (l.size < min.size ? l : min));
-    target.rels.push(item.rel);
-    target.size += item.size;
-  }
-  return lists.map((l) => l.rels).filter((l) => l.length);
 }
 
 /**
@@ -156,10 +175,14 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     const entry = pipeline.manifest.data.files[f.rel];
     return !entry || pipeline.isStale(entry) || (!entry.plain && assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel));
   });
-  // On 2 cores a single thread already keeps both busy (V8's GC threads, zlib): bench/ measured
-  // workers there at ×0.88, so they are used by default only on larger machines.
+  // Compression leaves this thread for libuv's pool, `jobs` files at once; compiling and
+  // minifying stay here unless there are workers. On 2 cores workers cost more (each warms up
+  // sass, terser and clean-css again) than they give: bench/ measured them at ×0.72–0.94.
   const cores = os.availableParallelism();
-  const jobs = Math.max(1, Math.min(opts.jobs ?? (cores > 2 ? Math.min(4, cores - 1) : 1), stale.length));
+  const jobs = Math.max(1, opts.jobs ?? cores);
+  const workers = Math.max(0, Math.min(opts.workers ?? (cores > 2 ? Math.min(4, jobs - 1) : 0), stale.length));
+  const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: jobs };
+  pipeline.outputs.limits = limits;
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);
@@ -168,9 +191,10 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
 
   let failures: Record<string, string> = {};
   const filesStarted = performance.now();
-  if (jobs > 1) {
-    const lists = balance(stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })), jobs);
-    const results = await Promise.all(lists.map((rels) => runWorker(buildOptions, rels).then((r) => (rels.forEach(progress), r))));
+  if (workers > 0) {
+    const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
+    const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / workers) };
+    const results = await runWorkers(buildOptions, bySize.map((f) => f.rel), workers, share, progress);
     for (const r of results) {
       pipeline.adopt(r.files);
       Object.assign(failures, r.failures);
@@ -197,6 +221,12 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   }
 
   const scanMs = performance.now() - scanStarted;
+  // Twins a request made quickly are redone at full quality from the stored outputs; then every
+  // queued twin must be on disk before the manifest names it.
+  const compressStarted = performance.now();
+  pipeline.requalify();
+  for (const message of await pipeline.flush()) logger.error(message);
+  const compressMs = performance.now() - compressStarted;
   const after = pipeline.manifest.outputs();
   pipeline.manifest.data.previous = [...before].filter((p) => !after.has(p)).sort();
   if (!pipeline.manifest.data.previous.length && !Object.keys(failures).length) {
@@ -230,8 +260,10 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     replaced: pipeline.manifest.data.previous,
     manifestWritten,
     milliseconds: performance.now() - started,
-    phases: { files: filesMs, scan: scanMs },
+    phases: { files: filesMs, scan: scanMs, compress: compressMs },
     jobs,
+    workers,
+    compression: { ...pipeline.outputs.compression },
     config,
   };
 }

@@ -57,6 +57,7 @@ interface Job {
 
 /** A compression of some bytes at some level: done (inline) or under way. */
 interface Packed {
+  done: boolean;
   value?: Buffer;
   promise: Promise<Buffer | undefined>;
 }
@@ -191,7 +192,9 @@ export class OutputWriter {
         continue;
       }
       if (!full) quick = true;
-      this.compressTwin(entry, key, twin, format, bytes, level, full, entry.hash);
+      // With gzipInTemplate a page links the .gz itself: it must exist before the URL is printed.
+      const inline = this.limits.concurrency <= 0 || (format === 'gzip' && this.fast && this.config.gzipInTemplate);
+      this.compressTwin(entry, key, twin, format, bytes, level, full, inline);
     }
     if (quick) {
       entry.quick = true;
@@ -199,7 +202,7 @@ export class OutputWriter {
     }
   }
 
-  private compressTwin(entry: OutputEntry, key: 'gz' | 'br', twin: string, format: CompressFormat, bytes: Buffer, level: number, full: boolean, hash: string): void {
+  private compressTwin(entry: OutputEntry, key: 'gz' | 'br', twin: string, format: CompressFormat, bytes: Buffer, level: number, full: boolean, inline: boolean): void {
     const land = (packed: Buffer | undefined): boolean => {
       if (!packed) return false;
       this.storage.write(twin, packed);
@@ -209,20 +212,23 @@ export class OutputWriter {
       else this.trusted.delete(twin);
       return true;
     };
-    const contentKey = `${hash}:${bytes.length}:${format}:${level}`;
+    const contentKey = `${entry.hash}:${bytes.length}:${format}:${level}`;
     const known = this.byContent.get(contentKey);
-    if (known) this.compression.reused++;
-    if (this.limits.concurrency <= 0) {
-      const packed = known ? known.value : compress(format, bytes, level);
-      if (!known) {
-        this.compression.jobs++;
-        this.compression.maxInFlight = Math.max(this.compression.maxInFlight, 1);
-        this.compression.maxBytesInFlight = Math.max(this.compression.maxBytesInFlight, bytes.length);
-        this.byContent.set(contentKey, { ...(packed ? { value: packed } : {}), promise: Promise.resolve(packed) });
+    if (inline) {
+      if (known?.done) {
+        this.compression.reused++;
+        land(known.value);
+        return;
       }
+      const packed = compress(format, bytes, level);
+      this.compression.jobs++;
+      this.compression.maxInFlight = Math.max(this.compression.maxInFlight, 1);
+      this.compression.maxBytesInFlight = Math.max(this.compression.maxBytesInFlight, bytes.length);
+      this.byContent.set(contentKey, { done: true, ...(packed ? { value: packed } : {}), promise: Promise.resolve(packed) });
       land(packed);
       return;
     }
+    if (known) this.compression.reused++;
     let packedPromise: Promise<Buffer | undefined>;
     if (known) {
       packedPromise = known.promise;
@@ -239,7 +245,15 @@ export class OutputWriter {
           },
         });
       });
-      this.byContent.set(contentKey, { promise: packedPromise });
+      const record: Packed = { done: false, promise: packedPromise };
+      packedPromise.then(
+        (packed) => {
+          record.done = true;
+          if (packed) record.value = packed;
+        },
+        () => {},
+      );
+      this.byContent.set(contentKey, record);
     }
     // Counted as work under way until written, so flush() covers the write too.
     this.inFlight++;
