@@ -201,7 +201,13 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
       for (const w of r.warnings) pipeline.warn(w);
     }
   } else {
-    failures = processSources(pipeline, stale.map((f) => f.rel), progress);
+    // Largest first, and back to the event loop after each file, so finished compressions are
+    // replaced by queued ones while this thread compiles the next file.
+    const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
+    for (const f of bySize) {
+      Object.assign(failures, processSources(pipeline, [f.rel], progress));
+      if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
 

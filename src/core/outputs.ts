@@ -33,6 +33,8 @@ export interface CompressionStats {
   reused: number;
   /** The most compressions that ran at the same time. */
   maxInFlight: number;
+  /** The most distinct outputs whose twins were being compressed at the same time. */
+  maxFilesInFlight: number;
   /** The most input bytes being compressed at the same time. */
   maxBytesInFlight: number;
 }
@@ -51,6 +53,8 @@ export function defaultLimits(): CompressionLimits {
 }
 
 interface Job {
+  /** The output whose twin it makes. */
+  output: string;
   size: number;
   run: () => Promise<void>;
 }
@@ -80,7 +84,7 @@ export class OutputWriter {
   /** Set while building inside a request: twins get `REQUEST_LEVELS` and the entry is marked quick. */
   fast = false;
   limits: CompressionLimits = defaultLimits();
-  readonly compression: CompressionStats = { jobs: 0, reused: 0, maxInFlight: 0, maxBytesInFlight: 0 };
+  readonly compression: CompressionStats = { jobs: 0, reused: 0, maxInFlight: 0, maxFilesInFlight: 0, maxBytesInFlight: 0 };
   private readonly queue: Job[] = [];
   private inFlight = 0;
   private bytesInFlight = 0;
@@ -223,6 +227,7 @@ export class OutputWriter {
       const packed = compress(format, bytes, level);
       this.compression.jobs++;
       this.compression.maxInFlight = Math.max(this.compression.maxInFlight, 1);
+      this.compression.maxFilesInFlight = Math.max(this.compression.maxFilesInFlight, 1);
       this.compression.maxBytesInFlight = Math.max(this.compression.maxBytesInFlight, bytes.length);
       this.byContent.set(contentKey, { done: true, ...(packed ? { value: packed } : {}), promise: Promise.resolve(packed) });
       land(packed);
@@ -235,6 +240,7 @@ export class OutputWriter {
     } else {
       packedPromise = new Promise<Buffer | undefined>((resolve, reject) => {
         this.enqueue({
+          output: entry.path,
           size: bytes.length,
           run: () => {
             this.compression.jobs++;
@@ -283,6 +289,7 @@ export class OutputWriter {
   }
 
   private running = 0;
+  private readonly runningOutputs = new Map<string, number>();
 
   private pump(): void {
     while (this.queue.length > 0 && this.running < this.limits.concurrency) {
@@ -293,7 +300,9 @@ export class OutputWriter {
       const job = this.queue.splice(index, 1)[0]!;
       this.running++;
       this.bytesInFlight += job.size;
+      this.runningOutputs.set(job.output, (this.runningOutputs.get(job.output) ?? 0) + 1);
       this.compression.maxInFlight = Math.max(this.compression.maxInFlight, this.running);
+      this.compression.maxFilesInFlight = Math.max(this.compression.maxFilesInFlight, this.runningOutputs.size);
       this.compression.maxBytesInFlight = Math.max(this.compression.maxBytesInFlight, this.bytesInFlight);
       job
         .run()
@@ -303,6 +312,9 @@ export class OutputWriter {
         .finally(() => {
           this.running--;
           this.bytesInFlight -= job.size;
+          const left = this.runningOutputs.get(job.output)! - 1;
+          if (left) this.runningOutputs.set(job.output, left);
+          else this.runningOutputs.delete(job.output);
           this.pump();
         });
     }
