@@ -190,28 +190,37 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   for (const f of sources) if (!staleSet.has(f)) progress(f.rel);
 
   let failures: Record<string, string> = {};
-  const filesStarted = performance.now();
-  if (workers > 0) {
-    const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
-    const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / workers) };
-    const results = await runWorkers(buildOptions, bySize.map((f) => f.rel), workers, share, progress);
-    for (const r of results) {
-      pipeline.adopt(r.files);
-      Object.assign(failures, r.failures);
-      for (const w of r.warnings) pipeline.warn(w);
+  let filesMs = 0;
+  const processFiles = async () => {
+    const filesStarted = performance.now();
+    if (workers > 0) {
+      const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
+      const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / workers) };
+      const results = await runWorkers(buildOptions, bySize.map((f) => f.rel), workers, share, progress);
+      for (const r of results) {
+        pipeline.adopt(r.files);
+        Object.assign(failures, r.failures);
+        for (const w of r.warnings) pipeline.warn(w);
+      }
+    } else {
+      // Largest first, and back to the event loop after each file, so finished compressions are
+      // replaced by queued ones while this thread compiles the next file.
+      const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
+      for (const f of bySize) {
+        Object.assign(failures, processSources(pipeline, [f.rel], progress));
+        if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
+      }
     }
-  } else {
-    // Largest first, and back to the event loop after each file, so finished compressions are
-    // replaced by queued ones while this thread compiles the next file.
-    const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
-    for (const f of bySize) {
-      Object.assign(failures, processSources(pipeline, [f.rel], progress));
-      if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
+    for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
+    filesMs = performance.now() - filesStarted;
+  };
+  // In this thread, the templates' bundles go first: their large compressions then run while the
+  // files are processed instead of after them, and every part they build (plain copy included)
+  // is fresh for the files phase. Workers read the manifest from disk, so with them files go first.
+  pipeline.plainCopies = true;
+  const scanFirst = workers === 0;
+  if (!scanFirst) await processFiles();
 
-  const filesMs = performance.now() - filesStarted;
   const scanStarted = performance.now();
   let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
@@ -227,6 +236,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   }
 
   const scanMs = performance.now() - scanStarted;
+  if (scanFirst) await processFiles();
   // Twins a request made quickly are redone at full quality from the stored outputs; then every
   // queued twin must be on disk before the manifest names it.
   const compressStarted = performance.now();

@@ -48,6 +48,8 @@ export class Pipeline {
   readonly storage: Storage;
   manifest: Manifest;
   readonly stats: PipelineStats = { compiles: 0, minifies: 0, bundles: 0, writes: 0 };
+  /** Every asset built writes its plain copy too (a build: a bundle's parts are then done once). */
+  plainCopies = false;
   /** Writes outputs and queues their compressed twins off the main thread. */
   readonly outputs: OutputWriter;
   /** Compress quickly (brotli 5, not 11): set while building inside a request. */
@@ -278,10 +280,10 @@ export class Pipeline {
    * The processed (minified, fingerprinted) form of a source, built if the manifest lacks it or
    * (with `check`) if its inputs changed. `plain` also writes the fingerprinted unminified copy.
    */
-  asset(requested: string, freshness: Freshness = 'check', plain = false): FileEntry {
+  asset(requested: string, freshness: Freshness = 'check', plain = this.plainCopies): FileEntry {
     const rel = safeRelative(requested);
     const known = this.manifest.data.files[rel];
-    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other')) return known;
+    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other' || isMinName(rel))) return known;
     return this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain)));
   }
 
