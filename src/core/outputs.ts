@@ -90,8 +90,8 @@ export class OutputWriter {
   private bytesInFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private failures: string[] = [];
-  /** Twins under way, by name: a second write of the same output waits for the first. */
-  private readonly pending = new Map<string, Promise<boolean>>();
+  /** Twins under way, by name, with whether at full quality: a second write of the same output waits for the first. */
+  private readonly pending = new Map<string, { done: Promise<boolean>; full: boolean }>();
   /** Compressions by content and level, so identical outputs are compressed once. */
   private byContent = new Map<string, Packed>();
   /** Twins known to be at their policy's level (named by a non-quick manifest entry, or written so here). */
@@ -182,10 +182,20 @@ export class OutputWriter {
       const full = level >= wanted[format];
       const key = variantKey(format);
       const under = this.pending.get(twin);
-      if (under) {
+      if (under && (under.full || !full)) {
         // The same output written again while its twin is being made (two renders, one bundle).
-        void under.then((ok) => ok && (entry.variants[key] = twin));
-        if (!this.trusted.has(twin) && !full) quick = true;
+        void under.done.then((ok) => ok && (entry.variants[key] = twin));
+        if (!under.full) quick = true;
+        continue;
+      }
+      if (under) {
+        // A build in a process whose request is still making a quick twin: redo it after that one.
+        this.inFlight++;
+        void under.done.then(() => {
+          this.inFlight--;
+          this.compressTwin(entry, key, twin, format, bytes, level, full, this.limits.concurrency <= 0);
+          this.pump();
+        });
         continue;
       }
       // A twin on disk is reused by a build only when known to be at full quality; a request
@@ -267,9 +277,10 @@ export class OutputWriter {
       this.fail(`${twin}: compressed twin not written: ${messageOf(err)}`);
       return false;
     });
-    this.pending.set(twin, done);
+    const record = { done, full };
+    this.pending.set(twin, record);
     void done.finally(() => {
-      this.pending.delete(twin);
+      if (this.pending.get(twin) === record) this.pending.delete(twin);
       this.inFlight--;
       this.pump();
     });

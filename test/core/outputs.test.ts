@@ -161,3 +161,18 @@ test('worker threads take sources one at a time and give the same outputs as one
   await build(options(one), { parseTemplates: true, jobs: 1 });
   assert.equal(fs.readFileSync(path.join(dir, 'out/convoy-manifest.json'), 'utf8'), fs.readFileSync(path.join(one, 'out/convoy-manifest.json'), 'utf8'));
 });
+
+test('a build in a process whose request is still compressing the same output ends with full-quality twins', async () => {
+  const dir = project();
+  const p = createPipeline(resolveConfig(options(dir)));
+  p.fastCompression = true;
+  const entry = p.asset('css/s4.css');
+  assert.equal(entry.quick, true);
+  p.fastCompression = false;
+  assert.equal(p.requalify(), 1);
+  assert.deepEqual(await p.flush(), []);
+  assert.equal(entry.quick, undefined);
+  const served = outFile(dir, entry.path);
+  assert.deepEqual(outFile(dir, entry.variants.br!), compress('br', served, 11));
+  assert.deepEqual(outFile(dir, entry.variants.gz!), compress('gzip', served, 9));
+});
