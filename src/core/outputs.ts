@@ -97,6 +97,11 @@ export class OutputWriter {
   /** Twins known to be at their policy's level (named by a non-quick manifest entry, or written so here). */
   private readonly trusted = new Set<string>();
   private quickSaid = false;
+  /**
+   * Told when the last queued twin has landed (entries' `variants` are then complete): a server
+   * that saved its manifest before that can save again so the twins are named.
+   */
+  onIdle: (() => void) | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -191,6 +196,7 @@ export class OutputWriter {
       if (under) {
         // A build in a process whose request is still making a quick twin: redo it after that one.
         this.inFlight++;
+        this.busy = true;
         void under.done.then(() => {
           this.inFlight--;
           this.compressTwin(entry, key, twin, format, bytes, level, full, this.limits.concurrency <= 0);
@@ -273,6 +279,7 @@ export class OutputWriter {
     }
     // Counted as work under way until written, so flush() covers the write too.
     this.inFlight++;
+    this.busy = true;
     const done = packedPromise.then(land).catch((err: unknown) => {
       this.fail(`${twin}: compressed twin not written: ${messageOf(err)}`);
       return false;
@@ -300,6 +307,8 @@ export class OutputWriter {
   }
 
   private running = 0;
+  /** Work was queued since the queue was last empty. */
+  private busy = false;
   private readonly runningOutputs = new Map<string, number>();
 
   private pump(): void {
@@ -329,7 +338,11 @@ export class OutputWriter {
           this.pump();
         });
     }
-    if (this.inFlight === 0 && this.queue.length === 0) for (const resolve of this.waiting.splice(0)) resolve();
+    if (this.inFlight === 0 && this.queue.length === 0 && this.busy) {
+      this.busy = false;
+      for (const resolve of this.waiting.splice(0)) resolve();
+      this.onIdle?.();
+    }
   }
 
   private fail(message: string): void {
