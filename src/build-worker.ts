@@ -1,17 +1,21 @@
-// A build worker: processes the sources the main thread hands it one at a time (largest first)
+// A build worker: processes the sources the main thread hands it, one at a time (largest first),
 // with its own pipeline, then waits for its compressed twins and sends the manifest entries
 // back; the main thread merges them and writes the one manifest.
 import { parentPort, workerData } from 'node:worker_threads';
 import { resolveConfig, type ConvoyOptions } from './config.ts';
 import { createPipeline } from './core/pipeline.ts';
 import type { CompressionLimits } from './core/outputs.ts';
+import type { FileEntry } from './core/manifest.ts';
 import { processSources, type WorkerMessage } from './build.ts';
 
-const { options, limits } = workerData as { options: ConvoyOptions; limits: CompressionLimits };
+const { options, limits, files: built } = workerData as { options: ConvoyOptions; limits: CompressionLimits; files: Record<string, FileEntry> };
 const warnings: string[] = [];
 const config = resolveConfig({ ...options, logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m), info: () => {} } });
 const pipeline = createPipeline(config);
 pipeline.outputs.limits = limits;
+pipeline.plainCopies = true;
+// What the main thread built so far (the templates' bundles and their parts) is not built again.
+pipeline.adopt(built);
 const initial = { ...pipeline.manifest.data.files };
 const failures: Record<string, string> = {};
 const port = parentPort!;

@@ -103,21 +103,34 @@ interface WorkerResult {
 export type WorkerMessage = { type: 'done'; rel: string } | ({ type: 'result' } & WorkerResult);
 
 /**
- * Runs `n` workers over `rels` (largest first), handing each the next source when it finishes
- * one, so a worker that drew a big Sass entry is not also given a fixed share of the rest.
+ * Runs `n` workers that take sources from `take` (largest first, shared with this thread) one
+ * at a time, each holding one more in reserve, so a worker that drew a big Sass entry is not also
+ * given a fixed share of the rest. `files` are the entries built so far, which workers reuse.
  */
-function runWorkers(options: PlainOptions, rels: string[], n: number, limits: CompressionLimits, onDone: (rel: string) => void): Promise<WorkerResult[]> {
+function runWorkers(options: PlainOptions, files: Record<string, FileEntry>, take: () => string | undefined, n: number, limits: CompressionLimits, onDone: (rel: string) => void): Promise<WorkerResult[]> {
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  let next = 0;
   const one = (): Promise<WorkerResult> => {
     // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
-    const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits }, ...(isTs ? { execArgv: [] } : {}) });
-    const handOut = () => worker.postMessage(next < rels.length ? { rel: rels[next++] } : { flush: true });
+    const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits, files }, ...(isTs ? { execArgv: [] } : {}) });
+    let holding = 0;
+    let flushed = false;
+    const handOut = () => {
+      const rel = take();
+      if (rel !== undefined) {
+        holding++;
+        worker.postMessage({ rel });
+      } else if (holding === 0 && !flushed) {
+        flushed = true;
+        worker.postMessage({ flush: true });
+      }
+    };
+    handOut();
     handOut();
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'done') {
+          holding--;
           onDone(m.rel);
           handOut();
         } else {
@@ -171,10 +184,11 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const oldFiles = { ...pipeline.manifest.data.files };
 
   const sources = pipeline.finder.glob('**/*').filter((f) => !isPartial(f.rel));
-  const stale = sources.filter((f) => {
-    const entry = pipeline.manifest.data.files[f.rel];
-    return !entry || pipeline.isStale(entry) || (!entry.plain && assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel));
-  });
+  const isDone = (rel: string) => {
+    const entry = pipeline.manifest.data.files[rel];
+    return !!entry && !pipeline.isStale(entry) && (!!entry.plain || assetKind(rel) === 'other' || /\.min\.(css|js)$/i.test(rel));
+  };
+  const stale = sources.filter((f) => !isDone(f.rel));
   // Compression leaves this thread for libuv's pool, `jobs` files at once; compiling and
   // minifying stay here unless there are workers. On 2 cores workers cost more (each warms up
   // sass, terser and clean-css again) than they give: bench/ measured them at ×0.72–0.94.
@@ -193,33 +207,34 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   let filesMs = 0;
   const processFiles = async () => {
     const filesStarted = performance.now();
-    if (workers > 0) {
-      const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
-      const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / workers) };
-      const results = await runWorkers(buildOptions, bySize.map((f) => f.rel), workers, share, progress);
-      for (const r of results) {
-        pipeline.adopt(r.files);
-        Object.assign(failures, r.failures);
-        for (const w of r.warnings) pipeline.warn(w);
-      }
-    } else {
-      // Largest first, and back to the event loop after each file, so finished compressions are
-      // replaced by queued ones while this thread compiles the next file.
-      const bySize = stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })).sort((a, b) => b.size - a.size);
-      for (const f of bySize) {
-        Object.assign(failures, processSources(pipeline, [f.rel], progress));
-        if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
-      }
+    // Largest first; what the templates' bundles built meanwhile is skipped.
+    const todo = stale
+      .filter((f) => !isDone(f.rel))
+      .map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 }))
+      .sort((a, b) => b.size - a.size);
+    for (const f of stale) if (!todo.some((t) => t.rel === f.rel)) progress(f.rel);
+    let next = 0;
+    const take = () => (next < todo.length ? todo[next++]!.rel : undefined);
+    const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / (workers + 1)) };
+    const fromWorkers = workers > 0 ? runWorkers(buildOptions, pipeline.manifest.data.files, take, workers, share, progress) : Promise.resolve([]);
+    // This thread takes sources too, going back to the event loop after each one so finished
+    // compressions are replaced by queued ones and workers get their next source.
+    for (let rel = take(); rel !== undefined; rel = take()) {
+      Object.assign(failures, processSources(pipeline, [rel], progress));
+      if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const r of await fromWorkers) {
+      pipeline.adopt(r.files);
+      Object.assign(failures, r.failures);
+      for (const w of r.warnings) pipeline.warn(w);
     }
     for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
     filesMs = performance.now() - filesStarted;
   };
-  // In this thread, the templates' bundles go first: their large compressions then run while the
-  // files are processed instead of after them, and every part they build (plain copy included)
-  // is fresh for the files phase. Workers read the manifest from disk, so with them files go first.
+  // The templates' bundles go first: their large compressions then run while the files are
+  // processed instead of after them, and every part they build (plain copy included) is fresh
+  // for the files phase (workers are given those entries).
   pipeline.plainCopies = true;
-  const scanFirst = workers === 0;
-  if (!scanFirst) await processFiles();
 
   const scanStarted = performance.now();
   let scan: ScanReport | undefined;
@@ -236,7 +251,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   }
 
   const scanMs = performance.now() - scanStarted;
-  if (scanFirst) await processFiles();
+  await processFiles();
   // Twins a request made quickly are redone at full quality from the stored outputs; then every
   // queued twin must be on disk before the manifest names it.
   const compressStarted = performance.now();
