@@ -5,10 +5,12 @@ import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 export interface ScanEvent {
   template: string;
   line: number;
-  tag: UrlTag | 'carpool';
-  /** `built`: prebuilt; `dynamic`: depends on render-time values; `failed`: the build failed. */
+  tag: UrlTag | 'carpool' | 'require';
+  /** `built`: prebuilt (for `require`: declared); `dynamic`: depends on render-time values; `failed`: the build (the check) failed. */
   status: 'built' | 'dynamic' | 'failed';
   detail: string;
+  /** The asset a `require` names. */
+  asset?: string;
 }
 
 /** The render context as the extension sees it. */
@@ -17,7 +19,9 @@ interface RenderContext {
   ctx: Record<string, unknown>;
 }
 
-const TAGS = ['convoy', 'scss', 'coffee', 'carpool'] as const;
+const TAGS = ['convoy', 'scss', 'coffee', 'less', 'carpool', 'require'] as const;
+
+const EXAMPLE_PATH: Record<UrlTag, string> = { convoy: 'css/base.css', scss: 'css/site.scss', coffee: 'js/app.coffee', less: 'css/site.less' };
 
 /** Where the request's Accept-Encoding is read from (for gzipInTemplate), in order. */
 export function acceptEncodingOf(context: RenderContext): string | undefined {
@@ -53,7 +57,7 @@ export class ConvoyExtension {
     return this.scan?.template ?? this.templateNames.get(parser.tokens.str) ?? '(string)';
   }
 
-  private report(where: Where, tag: UrlTag | 'carpool', status: ScanEvent['status'], detail: string): void {
+  private report(where: Where, tag: UrlTag | 'carpool' | 'require', status: ScanEvent['status'], detail: string): void {
     this.scan?.events.push({ template: where.template, line: where.line, tag, status, detail });
   }
 
@@ -62,10 +66,11 @@ export class ConvoyExtension {
     const tag = tok.value as (typeof TAGS)[number];
     const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 };
     if (tag === 'carpool') return this.parseCarpool(parser, tok.lineno, tok.colno, where);
+    if (tag === 'require') return this.parseRequire(parser, tok.lineno, tok.colno, where);
 
     const next = parser.peekToken();
     if (!next || next.type === nj.lexer.TOKEN_BLOCK_END) {
-      parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${tag === 'scss' ? 'css/site.scss' : tag === 'coffee' ? 'js/app.coffee' : 'css/base.css'}' %}`, tok.lineno, tok.colno);
+      parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${EXAMPLE_PATH[tag]}' %}`, tok.lineno, tok.colno);
     }
     const arg = parser.parseExpression();
     let target: string | undefined;
@@ -108,6 +113,7 @@ export class ConvoyExtension {
     }
     const kind = kindTok.value;
     if (kind !== 'css' && kind !== 'js') parser.fail(`carpool: unknown kind "${kind}"; expected css or js`, kindTok.lineno, kindTok.colno);
+    if (parser.peekToken()?.type === nj.lexer.TOKEN_STRING) return this.parseNamedCarpool(parser, kind, lineno, colno, where);
     parser.advanceAfterBlockEnd('carpool');
     const body = parser.parseUntilBlocks('endcarpool');
     if (!parser.peekToken()) parser.fail(`carpool ${kind} opened on line ${where.line} has no endcarpool`, lineno, colno);
@@ -148,5 +154,86 @@ export class ConvoyExtension {
     const url = printed?.url ?? '';
     if (print) return nj.runtime.markSafe(url);
     return this.convoy.config.integrity ? new ConvoyUrl(url, printed?.integrity ?? '') : url;
+  }
+
+  // ---------------------------------------------------------------- named bundles and require
+
+  /** `carpool css 'site'`: a named bundle's part, with no body and no endcarpool. */
+  private parseNamedCarpool(parser: Parser, kind: 'css' | 'js', lineno: number, colno: number, where: Where): AstNode {
+    const name = parser.nextToken().value;
+    parser.advanceAfterBlockEnd('carpool');
+    if (this.scan || this.convoy.canResolveStatically('carpool')) {
+      const html = this.convoy.namedCarpool(kind, name, where, this.scan ? 'build' : 'lookup');
+      if (this.scan) this.report(where, 'carpool', html !== undefined && name in this.convoy.config.bundles ? 'built' : 'failed', `carpool ${kind} '${name}'`);
+      if (html !== undefined) return staticOutput(lineno, colno, html);
+    }
+    const call = new nj.nodes.CallExtension(this, 'runNamedCarpool', nodeList(lineno, colno, [
+      literal(lineno, colno, kind),
+      literal(lineno, colno, name),
+      literal(lineno, colno, where.template),
+      literal(lineno, colno, where.line),
+    ]), []);
+    call.lineno = lineno;
+    call.colno = colno;
+    return call;
+  }
+
+  /** Render-time entry of `carpool css 'name'`. */
+  runNamedCarpool(context: RenderContext, kind: 'css' | 'js', name: string, template: string, line: number): unknown {
+    return nj.runtime.markSafe(this.convoy.namedCarpool(kind, name, { template, line }, 'render', this.acceptEncoding(context)) ?? '');
+  }
+
+  /**
+   * `require 'css/widget.css'`: prints nothing. A literal path found in a declared bundle vanishes
+   * when the template compiles (production); anything else is checked at render time, and the
+   * scan records every check for the build.
+   */
+  private parseRequire(parser: Parser, lineno: number, colno: number, where: Where): AstNode {
+    const next = parser.peekToken();
+    if (!next || next.type === nj.lexer.TOKEN_BLOCK_END) parser.fail("require: expected a path, e.g. {% require 'css/widget.css' %}", lineno, colno);
+    const arg = parser.parseExpression();
+    parser.advanceAfterBlockEnd('require');
+    const path = literalString(arg);
+    if (path !== undefined && this.scan) {
+      let status: ScanEvent['status'] = 'failed';
+      let detail: string;
+      let asset = path;
+      try {
+        const result = this.convoy.checkRequire(path, 'build')!;
+        asset = result.rel;
+        status = result.declared ? 'built' : 'failed';
+        detail = result.declared
+          ? asset
+          : `${asset} is in no declared bundle (${result.searched.length ? `searched: ${result.searched.join(', ')}` : 'no bundles are declared'})`;
+      } catch (err) {
+        detail = `${path}: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      this.scan.events.push({ template: where.template, line: where.line, tag: 'require', status, detail, asset });
+      return nodeList(lineno, colno, []);
+    }
+    if (path === undefined && this.scan) this.report(where, 'require', 'dynamic', 'require with a computed path: checked at render time');
+    if (path !== undefined && this.convoy.requireIsStatic()) {
+      let declared = false;
+      try {
+        declared = this.convoy.checkRequire(path, 'lookup')?.declared ?? false;
+      } catch {
+        // An unsafe path: the render-time check reports it.
+      }
+      if (declared) return nodeList(lineno, colno, []);
+    }
+    const call = new nj.nodes.CallExtension(this, 'runRequire', nodeList(lineno, colno, [
+      arg,
+      literal(lineno, colno, where.template),
+      literal(lineno, colno, where.line),
+    ]), []);
+    call.lineno = lineno;
+    call.colno = colno;
+    return call;
+  }
+
+  /** Render-time entry of `require`: prints nothing. */
+  runRequire(_context: RenderContext, path: unknown, template: string, line: number): string {
+    this.convoy.requireAsset(path, { template, line });
+    return '';
   }
 }
