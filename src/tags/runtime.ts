@@ -3,7 +3,7 @@ import type { ConvoyConfig } from '../config.ts';
 import { compilerFor } from '../core/compilers.ts';
 import { safeRelative } from '../core/finder.ts';
 import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
-import type { BundleItem, Pipeline } from '../core/pipeline.ts';
+import { assetKind, type BundleItem, type Pipeline } from '../core/pipeline.ts';
 import { declaredAssets, expandGlob, isGlob, namedBundleLines, resolveLines, type GlobSource } from '../core/bundles.ts';
 import { parseCarpoolBody, toRuns, type BodyAsset, type BodySegment, type Run } from './carpool-body.ts';
 
@@ -355,8 +355,21 @@ export class Convoy {
       this.fail(where, `carpool ${kind} '${name}'`, new ConvoyError('E_TEMPLATE', `no bundle named "${name}" (declared: ${declared.length ? declared.join(', ') : 'none; set the bundles option'})`));
       return '';
     }
-    if (!lines.length) return '';
-    return this.carpool(kind, lines.join('\n'), where, mode, acceptEncoding);
+    // A glob of a named bundle serves the kinds it matches (`vendor/*` may give both); one that
+    // matches nothing at all stays, so the carpool reports it.
+    const expand = this.expander(mode);
+    const own: string[] = [];
+    for (const line of lines) {
+      if (!isGlob(line)) {
+        own.push(line);
+        continue;
+      }
+      const matches = expand(line);
+      if (!matches) return undefined;
+      if (!matches.length || matches.some((rel) => assetKind(rel) === kind)) own.push(line);
+    }
+    if (!own.length) return '';
+    return this.carpool(kind, own.join('\n'), where, mode, acceptEncoding);
   }
 
   /** Every source the declared bundles hold, with the bundles holding it; undefined in `lookup` mode when a glob is not recorded. */
