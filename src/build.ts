@@ -247,9 +247,11 @@ function buildNamedBundles(convoy: Convoy, logger: Logger): void {
   for (const pattern of Object.keys(pipeline.manifest.data.globs ?? {})) expandGlob(pipeline.finder, pipeline.manifest, pattern, 'disk');
   for (const name of Object.keys(convoy.config.bundles).sort()) {
     for (const kind of ['css', 'js'] as const) {
-      const before = pipeline.warnings;
-      convoy.namedCarpool(kind, name, { template: `bundles.${name}`, line: 0 }, 'build');
-      if (pipeline.warnings !== before) logger.error(`bundle "${name}" (${kind}) could not be built (see the warning above)`);
+      try {
+        convoy.buildNamedBundle(name, kind);
+      } catch (err) {
+        logger.error(`bundle "${name}" (${kind}): ${messageOf(err)}`);
+      }
     }
   }
 }

@@ -74,10 +74,28 @@ export function resolveLines(lines: string[], kind: 'css' | 'js' | undefined, ex
   return out;
 }
 
-/** The lines of a named bundle that can hold files of `kind`: its globs and its paths of that kind. */
-export function namedBundleLines(bundles: Record<string, string[]>, name: string, kind: 'css' | 'js'): string[] | undefined {
+/**
+ * The lines of named bundle `name` that give files of `kind`: its paths of that kind, and its globs
+ * that match such files (`vendor/*` may serve both kinds) or match nothing at all (so the carpool
+ * reports them). Undefined when a glob's expansion is unknown; throws for an undeclared name.
+ */
+export function namedBundleLines(bundles: Record<string, string[]>, name: string, kind: 'css' | 'js', expand: (pattern: string) => string[] | undefined): string[] | undefined {
   const lines = bundles[name];
-  return lines?.filter((l) => isGlob(l) || assetKind(safeRelative(l)) === kind);
+  if (!lines) {
+    const declared = Object.keys(bundles);
+    throw new ConvoyError('E_TEMPLATE', `no bundle named "${name}" (declared: ${declared.length ? declared.join(', ') : 'none; set the bundles option'})`);
+  }
+  const own: string[] = [];
+  for (const line of lines) {
+    if (!isGlob(line)) {
+      if (assetKind(safeRelative(line)) === kind) own.push(line);
+      continue;
+    }
+    const matches = expand(line);
+    if (!matches) return undefined;
+    if (!matches.length || matches.some((rel) => assetKind(rel) === kind)) own.push(line);
+  }
+  return own;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { ConvoyConfig } from '../config.ts';
 import { compilerFor } from '../core/compilers.ts';
 import { safeRelative } from '../core/finder.ts';
 import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
-import { assetKind, type BundleItem, type Pipeline } from '../core/pipeline.ts';
+import type { BundleItem, Pipeline } from '../core/pipeline.ts';
 import { declaredAssets, expandGlob, isGlob, namedBundleLines, resolveLines, type GlobSource } from '../core/bundles.ts';
 import { parseCarpoolBody, toRuns, type BodyAsset, type BodySegment, type Run } from './carpool-body.ts';
 
@@ -348,34 +348,45 @@ export class Convoy {
    * a carpool of its lines. Nothing for a bundle with no file of that kind.
    */
   namedCarpool(kind: 'css' | 'js', name: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
-    const lines = namedBundleLines(this.config.bundles, name, kind);
-    if (!lines) {
+    let lines: string[] | undefined;
+    try {
+      lines = namedBundleLines(this.config.bundles, name, kind, this.expander(mode));
+    } catch (err) {
       if (mode === 'lookup') return undefined;
-      const declared = Object.keys(this.config.bundles);
-      this.fail(where, `carpool ${kind} '${name}'`, new ConvoyError('E_TEMPLATE', `no bundle named "${name}" (declared: ${declared.length ? declared.join(', ') : 'none; set the bundles option'})`));
+      this.fail(where, `carpool ${kind} '${name}'`, err);
       return '';
     }
-    // A glob of a named bundle serves the kinds it matches (`vendor/*` may give both); one that
-    // matches nothing at all stays, so the carpool reports it.
-    const expand = this.expander(mode);
-    const own: string[] = [];
-    for (const line of lines) {
-      if (!isGlob(line)) {
-        own.push(line);
-        continue;
-      }
-      const matches = expand(line);
-      if (!matches) return undefined;
-      if (!matches.length || matches.some((rel) => assetKind(rel) === kind)) own.push(line);
-    }
-    if (!own.length) return '';
-    return this.carpool(kind, own.join('\n'), where, mode, acceptEncoding);
+    if (!lines) return undefined;
+    if (!lines.length) return '';
+    return this.carpool(kind, lines.join('\n'), where, mode, acceptEncoding);
   }
 
-  /** Every source the declared bundles hold, with the bundles holding it; undefined in `lookup` mode when a glob is not recorded. */
-  declared(mode: ResolveMode): Map<string, string[]> | undefined {
-    return declaredAssets(this.config.bundles, this.expander(mode));
+  /**
+   * Builds the `kind` part of a named bundle for `convoy build` (no template needed), under the key
+   * `carpool css 'name'` looks up; throws what fails. Undefined when it has no file of that kind.
+   */
+  buildNamedBundle(name: string, kind: 'css' | 'js'): BundleEntry | undefined {
+    const expand = this.expander('build');
+    const lines = namedBundleLines(this.config.bundles, name, kind, expand) ?? [];
+    if (!lines.length) return undefined;
+    const rels = resolveLines(lines, kind, expand) ?? [];
+    this.pipeline.fastCompression = false;
+    return this.pipeline.bundle(kind, rels.map((rel) => ({ type: 'file', rel })), 'check');
   }
+
+  /**
+   * Every source the declared bundles hold, with the bundles holding it; undefined in `lookup` mode
+   * when a glob is not recorded. Kept per manifest when expansions come from the record.
+   */
+  declared(mode: ResolveMode): Map<string, string[]> | undefined {
+    const recorded = this.globSource(mode) !== 'disk';
+    if (recorded && this.declaredCache?.manifest === this.pipeline.manifest) return this.declaredCache.held;
+    const held = declaredAssets(this.config.bundles, this.expander(mode));
+    if (recorded && held) this.declaredCache = { manifest: this.pipeline.manifest, held };
+    return held;
+  }
+
+  private declaredCache: { manifest: unknown; held: Map<string, string[]> } | undefined;
 
   /** The bundles declared (for messages) and whether `path` is in one; undefined in `lookup` mode when a glob is not recorded. */
   checkRequire(path: string, mode: ResolveMode): { rel: string; declared: boolean; searched: string[] } | undefined {

@@ -166,3 +166,10 @@ test('a glob matching no file of the kind warns and the rest of the carpool stil
   assert.equal(bundleUrls(html).length, 1, html);
   assert.match(logger.warnings[0]!, /nothing\/\*\.css: the glob matches no css file in the source roots \(it matched nothing\)/);
 });
+
+test('a named bundle that cannot be built is an error of the build naming the bundle and the file', async () => {
+  const dir = globProject();
+  const report = await build({ root: dir, sources: ['static', 'vendor'], staticRoot: 'out', templates: ['none'], bundles: { site: ['css/a.css', 'css/gone.css', 'js/one.js'] }, logger: memoryLogger() }, { jobs: 1 });
+  assert.deepEqual(report.errors.filter((e) => e.startsWith('bundle')), ['bundle "site" (css): css/gone.css: not found in the source roots (' + path.join(dir, 'static') + ', ' + path.join(dir, 'vendor') + ')']);
+  assert.deepEqual(report.bundles.map((b) => b.sources), [['js/one.js']]);
+});
