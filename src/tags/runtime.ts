@@ -382,18 +382,24 @@ export class Convoy {
     const recorded = this.globSource(mode) !== 'disk';
     if (recorded && this.declaredCache?.manifest === this.pipeline.manifest) return this.declaredCache.held;
     const held = declaredAssets(this.config.bundles, this.expander(mode));
-    if (recorded && held) this.declaredCache = { manifest: this.pipeline.manifest, held };
+    if (recorded && held) this.declaredCache = { manifest: this.pipeline.manifest, held, answers: new Map() };
     return held;
   }
 
-  private declaredCache: { manifest: unknown; held: Map<string, string[]> } | undefined;
+  /** The declared set while expansions come from the manifest, and the answers given from it (safeRelative costs µs). */
+  private declaredCache: { manifest: unknown; held: Map<string, string[]>; answers: Map<string, { rel: string; declared: boolean; searched: string[] }> } | undefined;
 
   /** The bundles declared (for messages) and whether `path` is in one; undefined in `lookup` mode when a glob is not recorded. */
   checkRequire(path: string, mode: ResolveMode): { rel: string; declared: boolean; searched: string[] } | undefined {
-    const rel = safeRelative(path);
     const held = this.declared(mode);
     if (!held) return undefined;
-    return { rel, declared: held.has(rel), searched: Object.keys(this.config.bundles) };
+    const answers = this.declaredCache?.held === held && this.declaredCache.answers.size < 10_000 ? this.declaredCache.answers : undefined;
+    const known = answers?.get(path);
+    if (known) return known;
+    const rel = safeRelative(path);
+    const result = { rel, declared: held.has(rel), searched: Object.keys(this.config.bundles) };
+    answers?.set(path, result);
+    return result;
   }
 
   /** Whether `require` can be decided when the template compiles: not in debug, where files come and go. */
