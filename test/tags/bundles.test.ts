@@ -135,6 +135,20 @@ for (const style of ['curly', 'angle'] as const) {
     assert.equal(env.render('require.njk', {}), '<p></p>\n\n');
     assert.deepEqual(logger.warnings, []);
   });
+
+  test(`${style}: the template scan checks every require: an undeclared asset is an error of the build naming template:line`, async () => {
+    const dir = globProject();
+    const bad = await build(buildOptions(dir, style, '{require,named}.njk', { bundles: { site: ['css/a.css', 'js/one.js'] } }), { parseTemplates: true, jobs: 1 });
+    assert.deepEqual(bad.errors, ['require.njk:2: require css/sub/b.css is in no declared bundle (searched: site)']);
+    assert.deepEqual(bad.scan!.events.filter((e) => e.tag === 'require').map((e) => [e.template, e.line, e.status, e.asset]), [
+      ['named.njk', 2, 'built', 'css/a.css'],
+      ['require.njk', 1, 'built', 'css/a.css'],
+      ['require.njk', 2, 'failed', 'css/sub/b.css'],
+    ]);
+    assert.deepEqual(bad.scan!.unrequired, [{ asset: 'js/one.js', bundles: ['site'] }]);
+    const good = await build(buildOptions(dir, style, '{require,named}.njk', { bundles: { site: ['css/a.css', 'css/sub/*.css', 'js/one.js'] } }), { parseTemplates: true, jobs: 1 });
+    assert.deepEqual(good.errors, []);
+  });
 }
 
 test('requireAsset(env, path) from code: true for a declared asset, a warning naming the caller otherwise, E_NOT_DECLARED in strict mode', () => {

@@ -78,6 +78,17 @@ for (const style of ['curly', 'angle'] as const) {
   });
 }
 
+test('production maps chain LESS through minifying and joining back to the .less files', () => {
+  const { env, out } = makeEnv('curly', { sourceMaps: true }, lessProject());
+  const html = env.render('less.njk', {});
+  for (const url of [/href="(\/static\/less\/[^"]+)"/.exec(html)![1]!, /href="(\/static\/CARPOOL\/css\/[^"]+)"/.exec(html)![1]!]) {
+    const css = fs.readFileSync(fileOf(out, url), 'utf8');
+    const mapName = /\/\*# sourceMappingURL=(\S+) \*\/$/.exec(css)![1]!;
+    const map = JSON.parse(fs.readFileSync(path.join(path.dirname(fileOf(out, url)), mapName), 'utf8')) as { sources: string[] };
+    assert.ok(map.sources.includes('static/less/site.less') && map.sources.includes('static/less/_vars.less'), `${url}: ${map.sources.join(', ')}`);
+  }
+});
+
 test('a LESS error names the file and line; the tag falls back (error stylesheet in debug, last good build in production); strict throws', () => {
   const dir = lessProject();
   write(path.join(dir, 'templates/t.njk'), "<link href=\"{% less 'less/site.less' %}\">");
