@@ -98,3 +98,29 @@ test('convoy build --parse-templates (the CLI process) prebuilds the bundle of e
   assert.deepEqual(prod.convoy.pipeline.stats, { compiles: 0, minifies: 0, bundles: 0, writes: 0 });
   assert.deepEqual(prod.logger.warnings, []);
 });
+
+test('the scan follows each child: a block filled from a variable is reported with its place, a missing layout is a warning, an overridden wrapper block builds only what the child renders', async () => {
+  const dir = fixtureProject();
+  const tpl = path.join(dir, 'templates');
+  fs.cpSync(path.join(REPO, 'templates-test/curly/blocks-layout.njk'), path.join(tpl, 'base/layout.njk'));
+  const files: Record<string, string> = {
+    'pages/variable.njk': `{% extends "base/layout.njk" %}\n{% block extra_css %}<link rel="stylesheet" href="{{ cssPath }}">{% endblock %}`,
+    'pages/missing.njk': `{% extends "base/nope.njk" %}\n{% block extra_css %}{% endblock %}`,
+    'pages/own-head.njk': `{% extends "../base/layout.njk" %}\n{% block head %}{% carpool css %}css/c.css{% endcarpool %}{% endblock %}\n{% block extra_js %}{% foreign 'x' %}<script src="/static/js/two.js"></script>{% endblock %}`,
+  };
+  for (const [name, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(tpl, name)), { recursive: true });
+    fs.writeFileSync(path.join(tpl, name), text);
+  }
+  const report = await build({ root: dir, sources: ['static', 'vendor'], staticRoot: 'out', templates: ['templates'], templateGlob: 'pages/*.njk', logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
+  assert.ok(report.scan);
+  const events = report.scan.events.map((e) => `${e.status} ${e.template}:${e.line} ${e.detail}`);
+  assert.deepEqual(events.filter((e) => e.startsWith('dynamic')), ['dynamic base/layout.njk:5 carpool css (with the blocks of pages/variable.njk) whose body depends on variables: built at render time']);
+  assert.deepEqual(report.scan.problems.map((p) => `${p.severity} ${p.template}: ${p.message}`), [
+    'warning pages/missing.njk: pages/missing.njk: extends "base/nope.njk": not found in the template folders',
+    'warning pages/own-head.njk: unknown tag "foreign" (another extension\'s?) was skipped; its contents were still scanned',
+  ]);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'out/convoy-manifest.json'), 'utf8')) as { bundles: Record<string, { sources: string[] }> };
+  // own-head: its own CSS carpool (not the layout's) and the layout's JS carpool with its block.
+  assert.deepEqual(Object.values(manifest.bundles).map((b) => b.sources.join('+++')).sort(), ['css/c.css', 'js/one.js', 'js/one.js+++js/two.js']);
+});
