@@ -17,10 +17,14 @@ export function outerBlocks(node: AstNode, found: AstNode[] = []): AstNode[] {
  * bodies, so a `{% block %}` in a carpool body would be an "unknown block" at render time. An
  * unreachable `{% if false %}` holding the same blocks makes the compiler register them; the
  * body still renders them in place through `context.getBlock`, so children and `super()` apply.
+ * Undefined when the body has no blocks, or when this copy's `findAll` already finds them in
+ * `call` (registering them twice would be "defined more than once").
  */
-export function blockRegistration(make: NodeMaker, body: AstNode): AstNode | undefined {
+export function blockRegistration(make: NodeMaker, call: AstNode, body: AstNode): AstNode | undefined {
   const blocks = outerBlocks(body);
   if (!blocks.length) return undefined;
+  const findAll = (call as { findAll?: (type: unknown) => unknown[] }).findAll;
+  if (typeof findAll === 'function' && findAll.call(call, make.nodes.Block).length) return undefined;
   const holder = new make.nodes.If(make.lineno, make.colno, make.literal(false), make.list(blocks), null);
   holder[BLOCK_HOLDER] = true;
   return holder;

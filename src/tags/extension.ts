@@ -1,5 +1,5 @@
 import { NodeMaker, literalString, staticText, type AstNode, type LexerApi, type NodesApi, type Parser } from './nunjucks-facade.ts';
-import { PENDING_CARPOOL, blockRegistration, type PendingCarpool } from './blocks.ts';
+import { PENDING_CARPOOL, blockRegistration, outerBlocks, type PendingCarpool } from './blocks.ts';
 import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 
 /** What the template scanner learns from each tag as the extension parses it. */
@@ -120,10 +120,10 @@ export class ConvoyExtension {
       if (html !== undefined) return make.text(html);
     }
     const call = make.callExtension(this, 'runCarpool', [make.literal(kind), make.literal(where.template), make.literal(where.line)], [body]);
-    const blocks = blockRegistration(make, body);
+    const blocks = blockRegistration(make, call, body);
     if (this.scan && text === undefined) {
       // A body holding blocks is known per child template: the scanner resolves it with each one's blocks.
-      if (blocks) call[PENDING_CARPOOL] = { kind, where } satisfies PendingCarpool;
+      if (outerBlocks(body).length) call[PENDING_CARPOOL] = { kind, where } satisfies PendingCarpool;
       else this.report(where, 'carpool', 'dynamic', `carpool ${kind} whose body depends on variables: built at render time`);
     }
     return blocks ? make.list([blocks, call]) : call;
