@@ -23,7 +23,7 @@ export interface BuildOptions {
   force?: boolean;
   /**
    * Threads the build may keep busy (default: every core). 1 does everything in this thread,
-   * compression included; more compresses that many files at once on libuv's pool.
+   * compression included; more hands compressions to libuv's pool (8 per job at a time).
    */
   jobs?: number;
   /** Worker threads that compile and minify (default: jobs − 1, at most 4, on machines with more than 2 cores; else none). */
@@ -192,13 +192,17 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     return !!entry && !pipeline.isStale(entry) && (!!entry.plain || assetKind(rel) === 'other' || /\.min\.(css|js)$/i.test(rel));
   };
   const stale = sources.filter((f) => !isDone(f.rel));
-  // Compression leaves this thread for libuv's pool, `jobs` files at once; compiling and
-  // minifying stay here unless there are workers. On 2 cores workers cost more (each warms up
+  // Compression leaves this thread for libuv's pool (see `limits`); compiling and minifying stay
+  // here unless there are workers. On 2 cores workers cost more (each warms up
   // sass, terser and clean-css again) than they give: bench/ measured them at ×0.72–0.94.
   const cores = os.availableParallelism();
   const jobs = Math.max(1, opts.jobs ?? cores);
   const workers = Math.max(0, Math.min(opts.workers ?? (cores > 2 ? Math.min(4, jobs - 1) : 0), stale.length));
-  const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: jobs };
+  // libuv's pool runs 4 compressions at a time; more are handed to it than it runs, so it keeps
+  // compressing while this thread is inside a long synchronous step (a whole carpool) and cannot
+  // hand out the next one. With only `jobs` handed out, the pool sat idle through the scan and
+  // the build then waited 9–14 s for compression at its end (bench corpus, 2 cores).
+  const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: 8 * jobs };
   pipeline.outputs.limits = limits;
   let done = 0;
   const total = sources.length;
