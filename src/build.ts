@@ -55,7 +55,8 @@ export interface BuildReport {
   config: ConvoyConfig;
 }
 
-const isPartial = (rel: string) => /(^|\/)_[^/]*\.(scss|sass)$/i.test(rel);
+/** Sass partials (`_x.scss`) are built only through the files that load them. */
+export const isPartial = (rel: string): boolean => /(^|\/)_[^/]*\.(scss|sass)$/i.test(rel);
 
 function statSize(file: string): number | undefined {
   try {
