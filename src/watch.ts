@@ -116,6 +116,8 @@ export interface WatchHandlers {
   onBatch(changed: string[]): void | Promise<void>;
   /** A watcher or handler failure: reported, never swallowed. */
   onError(err: unknown): void;
+  /** Whether the watcher alone keeps the process alive (default true). */
+  persistent?: boolean;
 }
 
 const isUnder = (file: string, dir: string) => file === dir || file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
@@ -130,6 +132,7 @@ export function watchFiles(paths: readonly string[], ignore: readonly string[], 
   const roots = paths.map((p) => path.resolve(p));
   const watcher = chokidar.watch([...paths], {
     ignoreInitial: true,
+    persistent: handlers.persistent ?? true,
     ignored: (p: string) => {
       const abs = path.resolve(p);
       if (roots.includes(abs)) return false;

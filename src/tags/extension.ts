@@ -1,5 +1,6 @@
 import { nj, literal, literalString, nodeList, staticOutput, staticText, type AstNode, type Parser } from './nunjucks-facade.ts';
 import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
+import { reloadClient } from './reload-client.ts';
 
 /** What the template scanner learns from each tag as the extension parses it. */
 export interface ScanEvent {
@@ -17,7 +18,7 @@ interface RenderContext {
   ctx: Record<string, unknown>;
 }
 
-const TAGS = ['convoy', 'scss', 'coffee', 'carpool'] as const;
+const TAGS = ['convoy', 'scss', 'coffee', 'carpool', 'convoy_reload'] as const;
 
 /** Where the request's Accept-Encoding is read from (for gzipInTemplate), in order. */
 export function acceptEncodingOf(context: RenderContext): string | undefined {
@@ -62,6 +63,7 @@ export class ConvoyExtension {
     const tag = tok.value as (typeof TAGS)[number];
     const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 };
     if (tag === 'carpool') return this.parseCarpool(parser, tok.lineno, tok.colno, where);
+    if (tag === 'convoy_reload') return this.parseReload(parser, tok.lineno, tok.colno);
 
     const next = parser.peekToken();
     if (!next || next.type === nj.lexer.TOKEN_BLOCK_END) {
@@ -129,6 +131,13 @@ export class ConvoyExtension {
     call.lineno = lineno;
     call.colno = colno;
     return call;
+  }
+
+  /** `convoy_reload`: the live-reload client in debug, nothing at all in production (decided at compile time). */
+  private parseReload(parser: Parser, lineno: number, colno: number): AstNode {
+    parser.advanceAfterBlockEnd('convoy_reload');
+    if (!this.convoy.config.debug) return nodeList(lineno, colno, []);
+    return staticOutput(lineno, colno, reloadClient(this.convoy.pipeline.staticPath));
   }
 
   /** The request's Accept-Encoding, looked up only when a tag can use it (gzipInTemplate). */
