@@ -186,4 +186,5 @@ export function convoyExpress(app: ExpressApp, allOptions: ConvoyOptions & Expre
   return { env: environment, convoy, ready: watcher?.ready ?? Promise.resolve(), close: () => liveReloadOf(convoy).close() };
 }
 
+export { liveReloadOf, injectReloadClient } from './live-reload.ts';
 export default serve;

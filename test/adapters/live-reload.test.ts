@@ -150,3 +150,34 @@ test('the convoy_reload tag prints the client in debug (any delimiters); injectR
   const css = (await request(site.server.port, '/static/css/layout.css')).body.toString();
   assert.doesNotMatch(css, /convoy-reload/);
 });
+
+test('debug carpools swap by source: combined bundles get their new fingerprinted URL, individual plain files a fresh URL of their own', async (t) => {
+  const combined = await debugSite({ carpoolCombineDuringDebug: true });
+  t.after(combined.close);
+  const page = (await request(combined.server.port, '/index')).body.toString();
+  const bundle = /<link rel="stylesheet" href="(\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css)" >/.exec(page)?.[1];
+  assert.ok(bundle, page);
+  const stream = events(combined.server.port, '/static/__convoy/events');
+  t.after(stream.close);
+  await stream.next('hello', 0);
+  const layout = path.join(combined.dir, 'static/css/layout.css');
+  fs.writeFileSync(layout, `${fs.readFileSync(layout, 'utf8')}\n.added-by-test { color: #0a0b0c; }\n`);
+  const css = await stream.next('css', 0, 60_000);
+  const swap = css.data.swaps.find((s: { from: string[] }) => s.from.includes(bundle));
+  assert.ok(swap, JSON.stringify(css.data));
+  assert.match(swap.to, /^\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css$/);
+  assert.notEqual(swap.to, bundle);
+  assert.match((await request(combined.server.port, swap.to)).body.toString(), /\.added-by-test\{color:#0a0b0c\}/);
+
+  const single = await debugSite();
+  t.after(single.close);
+  assert.match((await request(single.server.port, '/index')).body.toString(), /<link rel="stylesheet" href="\/static\/css\/layout\.css" >/);
+  const plain = events(single.server.port, '/static/__convoy/events');
+  t.after(plain.close);
+  await plain.next('hello', 0);
+  fs.writeFileSync(path.join(single.dir, 'static/css/layout.css'), '.changed { color: #010203; }\n');
+  const own = await plain.next('css', 0);
+  assert.deepEqual(own.data.swaps.map((s: { from: string[] }) => s.from), [['/static/css/layout.css']]);
+  assert.match(own.data.swaps[0].to, /^\/static\/css\/layout\.css\?v=[0-9a-f]{12}$/);
+  assert.ok(!plain.got.some((e) => e.event === 'reload'));
+});

@@ -86,6 +86,13 @@ test('convoy watch rebuilds exactly the entries a partial touches, nothing for a
   assert.doesNotMatch(seen, /^rebuilt /m);
   assert.equal(JSON.stringify(manifest()), text);
 
+  // A new source is built as `convoy build` would.
+  from = w.length;
+  fs.writeFileSync(path.join(dir, 'static/css/new.css'), '.new { padding: 0; }\n');
+  seen = await w.waitFor(/^done in/m, from);
+  assert.deepEqual(seen.split('\n').filter((l) => l.startsWith('rebuilt ')).map((l) => l.replace(/[0-9a-f]{12}/, 'H')), ['rebuilt css/new.css → css/new.H.cmin.css']);
+  assert.ok(manifest().files['css/new.css']);
+
   // A syntax error: printed with file and line, and again after later changes until fixed.
   from = w.length;
   fs.writeFileSync(path.join(dir, 'static/scss/_colors.scss'), '$brand: #abcdef\n.x { color: red; }\n');
@@ -101,5 +108,12 @@ test('convoy watch rebuilds exactly the entries a partial touches, nothing for a
   seen = await w.waitFor(/^done in/m, from);
   assert.match(seen, /^fixed scss\/a\.scss$/m);
   assert.doesNotMatch(seen, /until fixed/);
+
+  // With --parse-templates, an edited template is scanned again and its new tags prebuilt.
+  from = w.length;
+  fs.appendFileSync(path.join(dir, 'templates/page.njk'), "{% carpool css %}\nscss/b.scss\ncss/new.css\n{% endcarpool %}\n");
+  seen = await w.waitFor(/^done in/m, from);
+  assert.match(seen, /^rescanned page\.njk: 3 tag\(s\) prebuilt$/m);
+  assert.ok(manifest().bundles['css:scss/b.scss+++css/new.css']);
   assert.equal(await w.stop(), 0);
 });
