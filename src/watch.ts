@@ -24,6 +24,8 @@ export interface Rebuilt {
   removed?: boolean;
   /** Not rebuilt here (a bundle holding inline code, which only a render knows). */
   skipped?: string;
+  /** Its inputs are back to what its output was built from (an edit undone, a fix restoring the last good build): nothing was written. */
+  unchanged?: boolean;
 }
 
 /** Which entries a change may rebuild. */
@@ -41,8 +43,8 @@ const bundleLabel = (entry: BundleEntry) => `bundle ${entry.sources.join(' + ')}
 /**
  * Rebuilds what changed files touch, along the dependency graph the manifest records (every
  * entry's `inputs`): an edited Sass partial rebuilds the entries that load it and the bundles that
- * hold them, and nothing else. Returns only entries whose output was really rebuilt (or failed).
- * Does not save the manifest.
+ * hold them, and nothing else. Returns every touched entry (`unchanged` when its inputs are back
+ * to what it was built from). Does not save the manifest.
  */
 export function rebuildChanged(pipeline: Pipeline, changedAbs: readonly string[], opts: RebuildOptions = {}): Rebuilt[] {
   const data = pipeline.manifest.data;
@@ -73,7 +75,7 @@ export function rebuildChanged(pipeline: Pipeline, changedAbs: readonly string[]
       try {
         const items: BundleItem[] = entry.sources.map((rel) => ({ type: 'file', rel }));
         const next = pipeline.bundle(entry.kind, items, 'check');
-        if (next !== entry) out.push({ ...base, after: next.path });
+        out.push({ ...base, after: next.path, ...(next === entry ? { unchanged: true } : {}) });
       } catch (error) {
         out.push({ ...base, error });
       }
@@ -94,7 +96,7 @@ export function rebuildChanged(pipeline: Pipeline, changedAbs: readonly string[]
     }
     try {
       const next = group === 'dev' ? pipeline.compile(key) : pipeline.asset(key, 'check', opts.plain);
-      if (next !== entry) out.push({ ...base, after: next.path });
+      out.push({ ...base, after: next.path, ...(next === entry ? { unchanged: true } : {}) });
     } catch (error) {
       out.push({ ...base, error });
     }
@@ -182,5 +184,6 @@ export function describe(r: Rebuilt): string {
   if (r.error !== undefined) return `error ${r.label}: ${messageOf(r.error)}`;
   if (r.removed) return `removed ${r.label} (its source is gone)`;
   if (r.skipped) return `skipped ${r.label}: ${r.skipped}`;
+  if (r.unchanged) return `unchanged ${r.label}: back to ${r.after}`;
   return `rebuilt ${r.label} → ${r.after}`;
 }

@@ -6,7 +6,7 @@ import { messageOf } from '../errors.ts';
 import type { ConvoyConfig } from '../config.ts';
 import { assetKind } from '../core/pipeline.ts';
 import { compilerFor } from '../core/compilers.ts';
-import type { EntryGroup } from '../core/dependents.ts';
+import { dependentsOf, type EntryGroup } from '../core/dependents.ts';
 import { isPartial } from '../build.ts';
 import type { Convoy } from '../tags/runtime.ts';
 import { CLIENT_MARK, EVENTS_PATH, reloadClient } from '../tags/reload-client.ts';
@@ -77,7 +77,7 @@ export class LiveReload {
   }
 
   /** Sends an event to every open page. */
-  send(event: 'status' | 'css' | 'reload', data: unknown): void {
+  send(event: 'status' | 'css' | 'reload' | 'stale', data: unknown): void {
     for (const c of this.clients) this.write(c, event, data);
   }
 
@@ -119,7 +119,9 @@ export class LiveReload {
         pipeline.warn(messageOf(r.error));
         continue;
       }
-      this.errors.delete(r.label);
+      // Unchanged entries still count: a fix that restores the last good build ends the error,
+      // and pages showing the error asset get the good output back.
+      if (!this.errors.delete(r.label) && r.unchanged) continue;
       c.logger.info(`convoy: ${describe(r)}`);
       if (r.kind !== 'css' || !r.after) {
         reload ||= `${r.label} changed`;
@@ -135,9 +137,15 @@ export class LiveReload {
       this.urls.set(`${r.group}:${r.key}`, seen);
     }
     // Plain sources are linked at their own URL in debug: CSS swaps in place, anything else reloads.
+    let unattributed = '';
     for (const abs of sources) {
       const rel = pipeline.finder.relativeOf(abs);
-      if (!rel || compilerFor(rel) || isPartial(rel) || (c.convoyDuringDebug && pipeline.manifest.data.files[rel])) continue;
+      if (rel && (compilerFor(rel) || isPartial(rel))) {
+        // A source no entry records: one whose every compile failed so far (the page shows its error asset).
+        if (!dependentsOf(pipeline.manifest.data, [pipeline.inputName(abs)]).length) unattributed ||= `${rel} changed`;
+        continue;
+      }
+      if (!rel || (c.convoyDuringDebug && pipeline.manifest.data.files[rel])) continue;
       const digest = pipeline.fileDigest(abs);
       if (assetKind(rel) === 'css' && digest) swaps.push({ from: [c.staticUrl + rel], to: `${c.staticUrl}${rel}?v=${digest.slice(0, 12)}` });
       else reload ||= `${rel} changed`;
@@ -146,6 +154,7 @@ export class LiveReload {
     if (this.errors.size || hadErrors) this.send('status', { error: this.errorText() });
     if (swaps.length) this.send('css', { swaps });
     if (reload) this.send('reload', { reason: reload });
+    else if (unattributed) this.send('stale', { reason: unattributed });
   }
 
   /** Stops watching and ends every open stream. */

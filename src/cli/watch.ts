@@ -45,10 +45,13 @@ export async function watchCommand(options: ConvoyOptions, flags: WatchFlags, io
       const results = rebuildChanged(pipeline, sources, { groups: ['files', 'bundles'], plain: true, newSources: true });
       pipeline.save();
       for (const r of results) {
+        const fixed = r.error === undefined && failing.delete(r.label);
+        // A touch that changes no content rebuilds nothing: say nothing, unless it ends a failure.
+        if (r.unchanged && !fixed) continue;
         io.out(describe(r));
         lines++;
         if (r.error !== undefined) failing.set(r.label, describe(r));
-        else if (failing.delete(r.label)) io.out(`fixed ${r.label}`);
+        else if (fixed) io.out(`fixed ${r.label}`);
       }
     }
     if (templates.length) {

@@ -1,4 +1,4 @@
-import { ERROR_PROPERTY, LIVE_CLASS, OVERLAY_FN } from '../core/error-overlay.ts';
+import { ERROR_PROPERTY, LIVE_CLASS, OVERLAY_FN, OVERLAY_ID } from '../core/error-overlay.ts';
 
 /** Where the live-reload event stream is served, under staticUrl's path. */
 export const EVENTS_PATH = '__convoy/events';
@@ -11,6 +11,7 @@ export const CLIENT_MARK = 'data-convoy-reload';
 //   status {error}              a build error's text with file and line, '' once fixed
 //   css    {swaps:[{from, pattern?, to}]}   stylesheets whose output changed
 //   reload {reason}             a script, template or other file changed
+//   stale  {reason}             a compiled source no build knows changed: reload if this page shows an error
 // A stylesheet is swapped the way Vite does it: the <link> is cloned with the new URL and the old
 // one removed once the new one has loaded, so the page never flashes unstyled and keeps its state.
 const CLIENT = `(function(url){
@@ -24,7 +25,7 @@ function abs(u){try{var x=new URL(u,location.href);return x.origin+x.pathname}ca
 function swap(s){var from=s.from.map(abs),re=s.pattern?new RegExp(s.pattern):null;
 d.querySelectorAll('link[rel~="stylesheet"]').forEach(function(l){
 if(l.dataset.convoyOld||!l.href)return;var h=abs(l.href);
-if(from.indexOf(h)<0&&!(re&&re.test(new URL(h).pathname)))return;
+if(l.href===new URL(s.to,location.href).href||from.indexOf(h)<0&&!(re&&re.test(new URL(h).pathname)))return;
 var n=l.cloneNode(false);n.href=s.to;l.dataset.convoyOld='1';
 n.onload=function(){l.remove();show()};n.onerror=function(){n.remove();delete l.dataset.convoyOld};
 l.parentNode.insertBefore(n,l.nextSibling)})}
@@ -34,10 +35,12 @@ on('hello',function(m){if(id&&m.id!==id)return location.reload();id=m.id;serverE
 on('status',function(m){serverError=m.error||'';show()});
 on('css',function(m){m.swaps.forEach(swap)});
 on('reload',function(m){console.info('convoy: reloading, '+m.reason);location.reload()});
+on('stale',function(m){if(shown||d.getElementById(${JSON.stringify(OVERLAY_ID)})){console.info('convoy: reloading, '+m.reason);location.reload()}});
 if(d.readyState==='complete')show();else addEventListener('load',show);
 })`;
 
 /** The `<script>` the `convoy_reload` tag prints in debug: connects to the event stream under `staticPath`. */
 export function reloadClient(staticPath: string): string {
-  return `<script ${CLIENT_MARK}>${CLIENT}(${JSON.stringify(staticPath + EVENTS_PATH)});</script>`;
+  // `<` escaped: a configured path can never close the <script> element.
+  return `<script ${CLIENT_MARK}>${CLIENT}(${JSON.stringify(staticPath + EVENTS_PATH).replace(/</g, '\\u003c')});</script>`;
 }

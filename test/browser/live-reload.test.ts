@@ -134,3 +134,32 @@ test('debug error assets sit above a Bootstrap fixed-top navbar: the stylesheet 
   assert.match(jsHit.text ?? '', /static\/js\/broken\.coffee:\d+:\d+: CoffeeScript error/);
   assert.ok(js.errors.some((e) => /broken\.coffee/.test(e)), js.errors.join('\n'));
 });
+
+test('a page first rendered with a broken stylesheet or script shows the error, and the fix brings the page back', { skip: SKIP }, async (t) => {
+  const dir = siteCopy();
+  const colors = path.join(dir, 'static/css/partials/_colors.scss');
+  fs.writeFileSync(colors, '$brand: #ff0000\n$accent: #f72585;\n');
+  const app = path.join(dir, 'static/js/app.coffee');
+  const goodApp = fs.readFileSync(app, 'utf8');
+  const server = await debugApp(dir, { injectReloadClient: true });
+  const browser = await launch();
+  t.after(async () => {
+    await browser.close();
+    await server.close();
+  });
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.port}/index`, { waitUntil: 'load' });
+  await page.waitForSelector('#convoy-error-overlay', { timeout: 20_000 });
+  assert.match((await topAt(page, 200, 10)).text ?? '', /static\/css\/partials\/_colors\.scss:\d+:\d+: Sass error/);
+
+  fs.writeFileSync(colors, '$brand: #00ff00;\n$accent: #f72585;\n');
+  await page.waitForFunction(() => !document.getElementById('convoy-error-overlay') && getComputedStyle(document.querySelector('.site-title')!).color === 'rgb(0, 255, 0)', null, { timeout: 20_000 });
+
+  // A script broken from the start (its error script draws the overlay), then fixed.
+  fs.writeFileSync(app, 'bad = (x ->\n');
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('#convoy-error-overlay', { timeout: 20_000 });
+  assert.match((await topAt(page, 200, 10)).text ?? '', /static\/js\/app\.coffee:\d+:\d+: CoffeeScript error/);
+  fs.writeFileSync(app, goodApp);
+  await page.waitForFunction(() => !document.getElementById('convoy-error-overlay') && document.documentElement.dataset.appRan === 'yes', null, { timeout: 20_000 });
+});

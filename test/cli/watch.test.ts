@@ -104,9 +104,11 @@ test('convoy watch rebuilds exactly the entries a partial touches, nothing for a
   assert.match(seen, /^rebuilt scss\/b\.scss → scss\/b\.[0-9a-f]{12}\.cmin\.css$/m);
   assert.match(seen, /^ {2}error scss\/a\.scss: static\/scss\/_colors\.scss:\d+/m);
   from = w.length;
-  fs.writeFileSync(path.join(dir, 'static/scss/_colors.scss'), '$brand: #fedcba;\n');
+  // Fixed by restoring the last good content: nothing to write, but the error is over.
+  fs.writeFileSync(path.join(dir, 'static/scss/_colors.scss'), '$brand: #abcdef;\n');
   seen = await w.waitFor(/^done in/m, from);
   assert.match(seen, /^fixed scss\/a\.scss$/m);
+  assert.match(seen, /^unchanged scss\/a\.scss: back to scss\/a\.[0-9a-f]{12}\.cmin\.css$/m);
   assert.doesNotMatch(seen, /until fixed/);
 
   // With --parse-templates, an edited template is scanned again and its new tags prebuilt.
