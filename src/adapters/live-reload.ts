@@ -211,7 +211,9 @@ export function injectReloadClient(convoy: Convoy): (req: IncomingMessage, res: 
     if (typeof send === 'function') {
       res.send = function (this: SendRes, body: unknown) {
         const type = String(res.getHeader('Content-Type') ?? 'text/html');
-        return send.call(this, typeof body === 'string' && /html/i.test(type) ? injectClient(body, staticPath) : body);
+        // Only documents: a fragment or plain text sent as HTML is left alone.
+        const page = typeof body === 'string' && /html/i.test(type) && /<\/body>|<html[\s>]/i.test(body);
+        return send.call(this, page ? injectClient(body, staticPath) : body);
       };
     }
     next();

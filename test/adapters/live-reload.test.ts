@@ -146,6 +146,9 @@ test('the convoy_reload tag prints the client in debug (any delimiters); injectR
   write(path.join(site.dir, 'templates/pages/tagged.njk'), '<html><body>{% convoy_reload %}</body></html>');
   const tagged = (await request(site.server.port, '/tagged')).body.toString();
   assert.equal(tagged.split('data-convoy-reload').length, 2, tagged);
+  // A fragment is not a page: untouched.
+  write(path.join(site.dir, 'templates/pages/fragment.njk'), '<p>fragment</p>');
+  assert.equal((await request(site.server.port, '/fragment')).body.toString(), '<p>fragment</p>');
   // The stylesheet is an asset, not a page: untouched.
   const css = (await request(site.server.port, '/static/css/layout.css')).body.toString();
   assert.doesNotMatch(css, /convoy-reload/);
