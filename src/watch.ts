@@ -57,6 +57,7 @@ export function rebuildChanged(pipeline: Pipeline, changedAbs: readonly string[]
       try {
         found = pipeline.finder.tryFind(rel);
       } catch {
+        // A link out of its root is never published: not a source, so nothing to build.
         continue;
       }
       // Only the file that wins its name (the first root holding it) is published.
@@ -87,6 +88,7 @@ export function rebuildChanged(pipeline: Pipeline, changedAbs: readonly string[]
     try {
       gone = !pipeline.finder.tryFind(key);
     } catch {
+      // Replaced by a link out of its root: as good as gone (the finder refuses to read it).
       gone = true;
     }
     if (gone) {
