@@ -4,7 +4,7 @@ import { messageOf } from './errors.ts';
 import { assetKind, type BundleItem, type Pipeline } from './core/pipeline.ts';
 import { dependentsOf, type EntryGroup } from './core/dependents.ts';
 import type { BundleEntry, FileEntry } from './core/manifest.ts';
-import { isPartial } from './build.ts';
+import { isPartial } from './core/bundles.ts';
 
 /** One entry a change touched, and what rebuilding it gave. */
 export interface Rebuilt {

@@ -7,7 +7,7 @@ import type { ConvoyConfig } from '../config.ts';
 import { assetKind } from '../core/pipeline.ts';
 import { compilerFor } from '../core/compilers.ts';
 import { dependentsOf, type EntryGroup } from '../core/dependents.ts';
-import { isPartial } from '../build.ts';
+import { isPartial } from '../core/bundles.ts';
 import type { Convoy } from '../tags/runtime.ts';
 import { CLIENT_MARK, EVENTS_PATH, reloadClient } from '../tags/reload-client.ts';
 import { describe, rebuildChanged, watchFiles, type Watcher } from '../watch.ts';
