@@ -1,5 +1,4 @@
 import path from 'node:path';
-import fg from 'fast-glob';
 import { messageOf } from '../errors.ts';
 import { resolveConfig, type ConvoyOptions } from '../config.ts';
 import { build } from '../build.ts';
@@ -55,19 +54,18 @@ export async function watchCommand(options: ConvoyOptions, flags: WatchFlags, io
       }
     }
     if (templates.length) {
-      // A template's tags are prebuilt by scanning it again, as `--parse-templates` does.
+      // Every template is scanned again, not only the edited one: a layout's carpools resolve
+      // with each child's blocks. The build is incremental, so only new tags cost anything.
       const rels = templates.map((f) => path.relative(config.templates.find((t) => under(f, t))!, f).split(path.sep).join('/'));
-      const report = await build(options, { parseTemplates: true, templates: rels.map((r) => fg.escapePath(r)) });
+      const report = await build(options, buildOpts);
       pipeline.reload();
       const built = report.scan?.events.filter((e) => e.status === 'built').length ?? 0;
-      io.out(`rescanned ${rels.join(', ')}: ${built} tag(s) prebuilt`);
+      io.out(`rescanned the templates after ${rels.join(', ')} changed: ${built} tag(s) prebuilt`);
       lines++;
-      for (const rel of rels) {
-        for (const key of [...failing.keys()]) if (key.startsWith(`${rel}:`)) failing.delete(key);
-      }
+      for (const key of [...failing.keys()]) if (key.startsWith('template ')) failing.delete(key);
       for (const l of summarize(report, false).filter((x) => /^(wrote|FAILED|not prebuilt|could not prebuild|error|warning)\b/.test(x))) io.out(l);
-      for (const e of report.scan?.events.filter((x) => x.status === 'failed') ?? []) failing.set(`${e.template}:${e.line}`, `error ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
-      for (const p of report.scan?.problems.filter((x) => x.severity === 'error') ?? []) failing.set(`${p.template}:${p.line ?? 0}`, `error ${p.template}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+      for (const e of report.scan?.events.filter((x) => x.status === 'failed') ?? []) failing.set(`template ${e.template}:${e.line}`, `error ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
+      for (const p of report.scan?.problems.filter((x) => x.severity === 'error') ?? []) failing.set(`template ${p.template}:${p.line ?? 0}`, `error ${p.template}${p.line ? `:${p.line}` : ''}: ${p.message}`);
     }
     if (!lines) io.out('nothing depends on it: nothing rebuilt');
     else io.out(`done in ${Math.round(performance.now() - started)} ms`);

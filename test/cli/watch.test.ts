@@ -115,7 +115,7 @@ test('convoy watch rebuilds exactly the entries a partial touches, nothing for a
   from = w.length;
   fs.appendFileSync(path.join(dir, 'templates/page.njk'), "{% carpool css %}\nscss/b.scss\ncss/new.css\n{% endcarpool %}\n");
   seen = await w.waitFor(/^done in/m, from);
-  assert.match(seen, /^rescanned page\.njk: 3 tag\(s\) prebuilt$/m);
+  assert.match(seen, /^rescanned the templates after page\.njk changed: 3 tag\(s\) prebuilt$/m);
   assert.ok(manifest().bundles['css:scss/b.scss+++css/new.css']);
   assert.equal(await w.stop(), 0);
 });
