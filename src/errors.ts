@@ -7,7 +7,9 @@ export type ConvoyErrorCode =
   | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
   | 'E_BUNDLE' // files cannot be joined without changing behaviour
   | 'E_TEMPLATE' // a tag is used wrongly in a template
-  | 'E_WRITE'; // the storage could not write an output
+  | 'E_WRITE' // the storage could not write an output
+  | 'E_PUBLISH' // the bucket refused or failed a publish/prune request
+  | 'E_DEPENDENCY'; // an optional package a feature needs is not installed
 
 /** Where in a file a problem was found (1-based line and column). */
 export interface ConvoyErrorInit {
