@@ -22,6 +22,8 @@ export interface S3Server {
   since(mark: number): SeenRequest[];
   /** GETs an object anonymously over plain HTTP, as a CDN or a browser would. */
   get(bucket: string, key: string, headers?: Record<string, string>): Promise<RawResponse>;
+  /** Calls `fn` as each request arrives (before s3rver handles it); returns the unsubscribe. */
+  onRequest(fn: (r: SeenRequest) => void): () => void;
   /** Every key stored in a bucket, read from s3rver's folder (no S3 request). */
   keys(bucket: string): string[];
   close(): Promise<void>;
@@ -43,6 +45,11 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     since: (mark) => requests.slice(mark),
+    onRequest: (fn) => {
+      const listener = (req: { method?: string; url?: string }) => fn({ method: req.method ?? '', url: req.url ?? '' });
+      server.httpServer.prependListener('request', listener);
+      return () => void server.httpServer.off('request', listener);
+    },
     get: (bucket, key, headers = {}) => request(port, `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`, headers),
     keys: (bucket) => {
       const root = path.join(directory, bucket);
