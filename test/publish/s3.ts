@@ -82,8 +82,8 @@ export interface CliRun {
 }
 
 /** Starts `convoy …` as a user would, without a terminal. */
-export function convoyAsync(cwd: string, args: string[], env: Record<string, string> = {}): CliRun {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(REPO, 'src/cli/run.ts'), ...args], {
+export function convoyAsync(cwd: string, args: string[], env: Record<string, string> = {}, entry = path.join(REPO, 'src/cli/run.ts')): CliRun {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...S3_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,7 +100,7 @@ export function convoyAsync(cwd: string, args: string[], env: Record<string, str
 }
 
 /** Runs `convoy …` to the end. */
-export const convoy = (cwd: string, args: string[], env: Record<string, string> = {}) => convoyAsync(cwd, args, env).done;
+export const convoy = (cwd: string, args: string[], env: Record<string, string> = {}, entry?: string) => convoyAsync(cwd, args, env, entry).done;
 
 /** Every name a manifest lists for its processed files and bundles (outputs, twins, maps, plain copies). */
 export function manifestNames(staticRoot: string): string[] {
