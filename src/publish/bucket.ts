@@ -52,7 +52,9 @@ export class Bucket {
 
   private fail(op: string, key: string, cause: unknown): never {
     const status = (cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    throw new ConvoyError('E_PUBLISH', `${op} failed${status ? ` (HTTP ${status})` : ''}: ${(cause as Error).name}: ${messageOf(cause)}`, { file: `s3://${this.name}/${key}`, cause });
+    // AWS hides whether a key exists from callers that may not list the bucket.
+    const hint = op === 'GET' && status === 403 ? ' (AWS answers 403 for a missing key unless the credentials have s3:ListBucket on the bucket)' : '';
+    throw new ConvoyError('E_PUBLISH', `${op} failed${status ? ` (HTTP ${status})` : ''}: ${(cause as Error).name}: ${messageOf(cause)}${hint}`, { file: `s3://${this.name}/${key}`, cause });
   }
 
   /** The object's bytes, or undefined when there is none. */

@@ -8,7 +8,9 @@ import { builtSite, convoy, isListing, isWrite, keyOf, manifestNames, rebuild, s
 
 const BUCKET = 'assets-main';
 const PREFIX = 'site/v1/';
-const ENV = { CONVOY_S3_PREFIX: 'site/v1', CONVOY_AWS_HEADERS: '{"x-amz-meta-deployed-by":"ci"}' };
+// x-amz-meta-* travels as SDK metadata, Expires as a header set on the request itself.
+const EXPIRES = 'Thu, 01 Jan 2037 00:00:00 GMT';
+const ENV = { CONVOY_S3_PREFIX: 'site/v1', CONVOY_AWS_HEADERS: JSON.stringify({ 'x-amz-meta-deployed-by': 'ci', Expires: EXPIRES }) };
 
 // Expected from the name alone, independently of the code under test.
 const TYPES: Record<string, string> = {
@@ -53,6 +55,7 @@ test('publish puts every file the manifest names in the bucket with its bytes an
     assert.equal(res.headers['content-encoding'], twin === 'gz' ? 'gzip' : twin === 'br' ? 'br' : undefined, `encoding of ${name}`);
     assert.equal(res.headers['cache-control'], `public, max-age=31536000, immutable${twin ? ', no-transform' : ''}`, `caching of ${name}`);
     assert.equal(res.headers['x-amz-meta-deployed-by'], 'ci', `CONVOY_AWS_HEADERS on ${name}`);
+    assert.equal(res.headers.expires, EXPIRES, `CONVOY_AWS_HEADERS on ${name}`);
   }
   const record = await s3.get(BUCKET, recordOf(staticRoot));
   assert.deepEqual(record.body, fs.readFileSync(path.join(staticRoot, 'convoy-manifest.json')));
