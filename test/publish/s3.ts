@@ -30,8 +30,9 @@ export interface S3Server {
 }
 
 // The SDK's default credential chain reads these; s3rver accepts this pair.
-export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-Object.assign(process.env, S3_ENV);
+export const S3_ENV = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+// In this process only (the SDK's notice about its future releases); the CLI silences it itself.
+Object.assign(process.env, S3_ENV, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 
 /** Starts s3rver on a random port in a temporary folder, with these buckets (names ≥ 3 characters). */
 export async function startS3(buckets: string[]): Promise<S3Server> {
