@@ -83,3 +83,29 @@ test('a publish killed (SIGKILL) at random points is completed by the next one; 
     assert.equal(again.nothingNew, true, why);
   }
 });
+
+test('a rolled-back release becomes the latest and prune keeps it; a prune killed while deleting is finished by the next', async () => {
+  const bucket = 'killed-0'; // holds A, then B (the first trial)
+  const staticA = path.join(dirA, 'public/static');
+  const rollback = await publish(optionsOf(dirA, bucket));
+  assert.equal(rollback.nothingNew, false);
+  assert.deepEqual(rollback.uploaded, []);
+  assert.equal(rollback.recordWritten, false);
+
+  const onlyB = namesB.filter((n) => !namesA.includes(n)).map((n) => PREFIX + n);
+  const run = convoyAsync(dirA, ['prune', '--keep', '1'], { CONVOY_S3_BUCKET: bucket });
+  const stop = s3.onRequest((r) => r.method === 'POST' && run.child.kill('SIGKILL'));
+  const killed = await run.done;
+  stop();
+  assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
+  const half = JSON.parse((await s3.get(bucket, `${PREFIX}.convoy/inventory.json`)).body.toString()) as { objects: Record<string, number>; pending: string[] };
+  assert.deepEqual(onlyB.filter((k) => k in half.objects), [], 'the inventory no longer claims what is being deleted');
+
+  const done = await convoy(dirA, ['prune', '--keep', '1'], { CONVOY_S3_BUCKET: bucket });
+  assert.equal(done.status, 0, done.stderr);
+  for (const key of onlyB) assert.equal((await s3.get(bucket, key)).status, 404, key);
+  for (const name of namesA) assert.deepEqual((await s3.get(bucket, PREFIX + name)).body, fs.readFileSync(path.join(staticA, name)), name);
+  const inventory = JSON.parse((await s3.get(bucket, `${PREFIX}.convoy/inventory.json`)).body.toString()) as { releases: { hash: string }[]; pending: string[] };
+  assert.deepEqual(inventory.pending, []);
+  assert.deepEqual(inventory.releases.map((r) => r.hash), [rollback.release]);
+});
