@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConvoyError } from '../errors.ts';
 import { resolveConfig, type ConvoyOptions } from '../config.ts';
+import { fingerprint } from '../core/fingerprint.ts';
 import type { ManifestData } from '../core/manifest.ts';
 import { Bucket } from './bucket.ts';
 import { objectHeaders } from './headers.ts';
@@ -62,6 +63,22 @@ function readManifest(file: string): { bytes: Buffer; data: ManifestData } {
   }
 }
 
+/**
+ * Before anything is written: every file to upload is in staticRoot, and its bytes still match the
+ * fingerprint the manifest records (a name is forever: edited or damaged bytes must not go up).
+ */
+function checkLocal(staticRoot: string, manifest: string, todo: ReleaseFile[]): void {
+  const list = (files: ReleaseFile[]) => `${files.slice(0, 5).map((f) => f.rel).join(', ')}${files.length > 5 ? ', …' : ''}`;
+  const missing = todo.filter((f) => !fs.existsSync(path.join(staticRoot, f.rel)));
+  if (missing.length) {
+    throw new ConvoyError('E_NOT_FOUND', `${missing.length} file(s) the manifest names are not in staticRoot (${list(missing)}): run \`convoy build\` again`, { file: manifest });
+  }
+  const changed = todo.filter((f) => f.hash && fingerprint(fs.readFileSync(path.join(staticRoot, f.rel))) !== f.hash);
+  if (changed.length) {
+    throw new ConvoyError('E_PUBLISH', `${changed.length} file(s) no longer match the fingerprint the manifest records (${list(changed)}): run \`convoy build --force\``, { file: manifest });
+  }
+}
+
 /** Runs `work` on every item, at most `limit` at once; stops starting new ones after a failure. */
 async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -102,10 +119,7 @@ export async function publish(options: ConvoyOptions, run: PublishRunOptions = {
     const todo = files.filter((f) => inv.objects[key(f)] === undefined);
     const recordKnown = inv.objects[rKey] !== undefined;
     const latest = inv.releases.at(-1)?.hash === hash;
-    const missing = todo.filter((f) => !fs.existsSync(path.join(config.staticRoot, f.rel)));
-    if (missing.length) {
-      throw new ConvoyError('E_NOT_FOUND', `${missing.length} file(s) the manifest names are not in staticRoot (${missing.slice(0, 5).map((f) => f.rel).join(', ')}${missing.length > 5 ? ', …' : ''}): run \`convoy build\` again`, { file: config.manifest });
-    }
+    checkLocal(config.staticRoot, config.manifest, todo);
     const report: PublishReport = {
       bucket: s.bucket,
       prefix: s.prefix,

@@ -10,6 +10,8 @@ export interface ReleaseFile {
   typeName: string;
   /** Set on compressed twins. */
   encoding?: ObjectEncoding;
+  /** The fingerprint the manifest records for these bytes (outputs and bundles; twins and maps have none). */
+  hash?: string;
 }
 
 /** Folder (under the prefix) holding the inventory and the release records. */
@@ -37,7 +39,7 @@ export function releaseFiles(data: Pick<ManifestData, 'files' | 'bundles'>): Rel
       // A twin is `<another output of the entry>.gz|.br` (a source named x.tar.gz is not one).
       const m = /^(.*)\.(gz|br)$/.exec(rel);
       const encoding: ObjectEncoding | undefined = m && names.includes(m[1]!) ? (m[2] === 'gz' ? 'gzip' : 'br') : undefined;
-      if (!out.has(rel)) out.set(rel, { rel, typeName: encoding ? m![1]! : rel, ...(encoding ? { encoding } : {}) });
+      if (!out.has(rel)) out.set(rel, { rel, typeName: encoding ? m![1]! : rel, ...(encoding ? { encoding } : {}), ...(rel === entry.path ? { hash: entry.hash } : {}) });
     }
   };
   for (const entry of Object.values(data.files ?? {})) add(entry);

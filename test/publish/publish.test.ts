@@ -144,6 +144,17 @@ test('a bucket from the environment; a missing bucket or manifest is a clear err
   const run = await convoy(other, ['publish', '--quiet'], { CONVOY_S3_BUCKET: 'assets-other' });
   assert.equal(run.status, 0, run.stderr);
   assert.equal(s3.keys('assets-other').length, manifestNames(path.join(other, 'public/static')).length + 2);
+  // Bytes that no longer match their name are refused before anything is written.
+  fs.appendFileSync(path.join(dir, 'static/css/reset.css'), '\n.later { color: red; }\n');
+  await rebuild(dir);
+  const reset = manifestNames(staticRoot).find((n) => /^css\/reset\.[0-9a-f]{12}\.cmin\.css$/.test(n))!;
+  fs.appendFileSync(path.join(staticRoot, reset), '/* edited */');
+  const mark = s3.requests.length;
+  const damaged = await convoy(dir, ['publish'], ENV);
+  assert.equal(damaged.status, 1);
+  assert.match(damaged.stderr, new RegExp(`1 file\\(s\\) no longer match the fingerprint the manifest records \\(${reset.replace(/\./g, '\\.')}\\)`));
+  assert.deepEqual(s3.since(mark).filter(isWrite), []);
+
   fs.rmSync(path.join(other, 'public'), { recursive: true });
   const gone = await convoy(other, ['publish'], { CONVOY_S3_BUCKET: 'assets-other' });
   assert.equal(gone.status, 1);

@@ -41,8 +41,8 @@ test('object headers: the type from the name without .gz/.br, charset on text, i
     bundles: {},
   });
   assert.deepEqual(files, [
-    { rel: 'data/set.tar.0123456789ab.gz', typeName: 'data/set.tar.0123456789ab.gz' },
-    { rel: 'js/a.111111111111.cmin.js', typeName: 'js/a.111111111111.cmin.js' },
+    { rel: 'data/set.tar.0123456789ab.gz', typeName: 'data/set.tar.0123456789ab.gz', hash: '0123456789ab' },
+    { rel: 'js/a.111111111111.cmin.js', typeName: 'js/a.111111111111.cmin.js', hash: '111111111111' },
     { rel: 'js/a.111111111111.cmin.js.br', typeName: 'js/a.111111111111.cmin.js', encoding: 'br' },
     { rel: 'js/a.111111111111.cmin.js.map', typeName: 'js/a.111111111111.cmin.js.map' },
     { rel: 'js/a.222222222222.js', typeName: 'js/a.222222222222.js' },
