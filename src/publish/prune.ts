@@ -44,7 +44,7 @@ export async function prune(options: ConvoyOptions, run: PruneRunOptions = {}): 
     const inv = await loadInventory(bucket, s.prefix);
     const kept = inv.releases.slice(-keep);
     const dropped = inv.releases.slice(0, inv.releases.length - kept.length);
-    const named = new Set<string>([invKey]);
+    const objects = new Set<string>();
     for (const ref of kept) {
       const bytes = await bucket.get(ref.key);
       // Without a kept release's record, what it needs is unknown: deleting anything could break it.
@@ -55,11 +55,11 @@ export async function prune(options: ConvoyOptions, run: PruneRunOptions = {}): 
       } catch (cause) {
         throw new ConvoyError('E_PUBLISH', `the record of release ${ref.hash} is not JSON; nothing deleted`, { file: `s3://${s.bucket}/${ref.key}`, cause });
       }
-      named.add(ref.key);
-      for (const f of releaseFiles(data)) named.add(s.prefix + f.rel);
+      for (const f of releaseFiles(data)) objects.add(s.prefix + f.rel);
     }
+    const named = new Set([invKey, ...kept.map((r) => r.key), ...objects]);
     const doomed = [...new Set([...Object.keys(inv.objects), ...inv.pending])].filter((k) => !named.has(k)).sort();
-    const report: PruneReport = { bucket: s.bucket, kept, dropped, deleted: doomed, keptObjects: named.size - 1 - kept.length, dryRun: !!run.dryRun };
+    const report: PruneReport = { bucket: s.bucket, kept, dropped, deleted: doomed, keptObjects: objects.size, dryRun: !!run.dryRun };
     if (run.dryRun || (!doomed.length && !dropped.length)) return report;
 
     // The inventory forgets them first (still pending), so a prune killed half-way leaves no
