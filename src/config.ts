@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { ConvoyError } from './errors.ts';
+import { checkPublishOptions, publishFromEnv, type PublishOptions } from './publish/settings.ts';
+
+export type { PublishOptions } from './publish/settings.ts';
 
 /** A console-like sink for the library's warnings and progress. */
 export interface Logger {
@@ -100,12 +103,14 @@ export interface ConvoyOptions {
   maxAge?: number;
   /** Where warnings go; default: stderr, once per cause. */
   logger?: Logger;
+  /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
+  publish?: PublishOptions;
 }
 
 /** Every option filled in, paths absolute. */
 export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'bundles';
+type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -141,6 +146,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
   maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
   logger: { kind: 'logger' },
+  // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
+  publish: { kind: 'publish' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -215,6 +222,8 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = raw.replace(/\\n/g, '\n');
     }
   }
+  const publish = publishFromEnv(env);
+  if (publish) out.publish = publish;
   return out as ConvoyOptions;
 }
 
@@ -254,6 +263,9 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
         if (!choices) fail(`${option}.${step}`, `one of the steps ${Object.keys(ENGINE_CHOICES).join(', ')}`, step);
         if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
       }
+      break;
+    case 'publish':
+      checkPublishOptions(value);
       break;
     case 'bundles':
       if (!isObj(value)) fail(option, "an object of named lists, like { site: ['css/reset.css', 'css/*.css'] }", value);
@@ -325,5 +337,6 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
     logger: options.logger ?? onceLogger(),
+    publish: options.publish ?? {},
   };
 }

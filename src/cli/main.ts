@@ -5,6 +5,7 @@ import { build, clean } from '../build.ts';
 import { loadConfigFile } from './config-file.ts';
 import { progressBar, summarize } from './report.ts';
 import { watchCommand } from './watch.ts';
+import { PUBLISH_HELP, runPublishCommand } from './publish.ts';
 
 const HELP: Record<string, string> = {
   main: `convoy — the nunjucks-convoy asset pipeline
@@ -13,6 +14,8 @@ Usage:
   convoy build [options]   process every source into staticRoot and write the manifest
   convoy clean [options]   remove outputs the manifest no longer names
   convoy watch [options]   build, then rebuild what each change touches until stopped
+  convoy publish [options] upload the build to an S3-compatible bucket (publish setting)
+  convoy prune [options]   delete objects no recent release names from the bucket
   convoy help [command]    this text, or a command's
 
 Configuration, later sources winning: convoy.config.{mjs,js,json} (or a "convoy" key in
@@ -44,6 +47,7 @@ template roots). A change rebuilds only what it touches, along the dependencies 
 records: an edited Sass partial rebuilds the files that load it and the bundles holding them.
 Each rebuild is printed; failures are printed again after every change until fixed. Ctrl-C stops.
 `,
+  ...PUBLISH_HELP,
 };
 
 /** Output streams, replaceable for tests. */
@@ -65,6 +69,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     io.out(HELP[rest[0] ?? 'main'] ?? HELP.main!);
     return 0;
   }
+  if (command === 'publish' || command === 'prune') return runPublishCommand(command, rest, io);
   if (command !== 'build' && command !== 'clean' && command !== 'watch') {
     io.err.write(`convoy: unknown command "${command}"\n\n${HELP.main}`);
     return 2;
