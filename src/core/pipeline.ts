@@ -60,7 +60,7 @@ export class Pipeline {
   readonly staticPath: string;
 
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
-    this.finder = new Finder(config.sources);
+    this.finder = new Finder(config.sourceRoots);
     this.storage = storage ?? new FileStorage(config.staticRoot);
     this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
     this.manifest = new Manifest(config.manifest);
@@ -216,19 +216,25 @@ export class Pipeline {
   /** A source as CSS/JS code with its map and every file read to make it. */
   private load(rel: string, abs: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
-    const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass, sourceMap: this.maps };
+    const opts = { root: this.config.root, loadPaths: this.sassLoadPaths(), sassEngine: this.config.engines.sass, sourceMap: this.maps, silenceDeprecations: this.config.sass.silenceDeprecations, quietDeps: this.config.sass.quietDeps };
     if (lang) {
       this.stats.compiles++;
       const out = lang === 'scss' ? compileScss(abs, rel, opts) : compileCoffee(abs, rel, opts);
       if (out.warnings.length) {
         this.warn(`${rel}: ${out.warnings.length} Sass warning(s), the first: ${out.warnings[0]}`);
       }
+      for (const notice of out.notices ?? []) this.warn(notice);
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
     // A source's own sourceMappingURL would name a file that is not beside the output.
     const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
+  }
+
+  /** Source roots mounted at the top (a prefixed root's files have other names than Sass would use), then `sass.loadPaths`. */
+  private sassLoadPaths(): string[] {
+    return [...this.config.sourceRoots.filter((r) => !r.prefix).map((r) => r.dir), ...this.config.sass.loadPaths];
   }
 
   private part(rel: string, abs: string): Part & { dependencies: string[] } {
