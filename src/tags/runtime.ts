@@ -128,6 +128,12 @@ export class Convoy {
    * `lookup` mode when the manifest cannot answer.
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
+    // Django's {% static %}: a query or fragment (`x.woff?v=4#iefix`) stays on the hashed name.
+    const suffix = typeof path === 'string' ? /^([^?#]+)([?#].*)$/s.exec(path) : null;
+    if (suffix) {
+      const printed = this.resolveUrl(tag, suffix[1], where, mode, acceptEncoding);
+      return printed && { ...printed, url: printed.url + suffix[2] };
+    }
     if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
     return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
   }
@@ -165,6 +171,8 @@ export class Convoy {
       return { url: c.staticUrl + path };
     }
     try {
+      // A folder (`convoy 'fonts/'`) has no fingerprint: its URL keeps the trailing slash, as in Django.
+      if (tag === 'convoy' && path.endsWith('/')) return { url: `${c.staticUrl}${safeRelative(path)}/` };
       if (tag === 'convoy') {
         if (c.debug && !c.convoyDuringDebug) {
           if (mode === 'lookup') return undefined;
