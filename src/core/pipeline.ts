@@ -10,6 +10,7 @@ import { digest, fingerprint, integrity, outputExt, outputName } from './fingerp
 import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
+import { isEsModule } from './js-module.ts';
 import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
@@ -362,7 +363,8 @@ export class Pipeline {
         minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
-      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}) };
+      const esm = kind === 'js' && !compilerFor(rel) && isEsModule(source.code);
+      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
     }
     this.manifest.data.files[rel] = entry;
     this.rememberUrl(entry, rel);
@@ -407,6 +409,27 @@ export class Pipeline {
 
   // ---------------------------------------------------------------- bundles
 
+  private readonly moduleFlags = new Map<string, { mtimeMs: number; size: number; module: boolean }>();
+
+  /**
+   * Whether a JS source is an ES module, which must keep its own `type="module"` tag: from the
+   * manifest when the file was built (a production server may hold no sources), else read.
+   */
+  isModule(requested: string): boolean {
+    const rel = safeRelative(requested);
+    if (assetKind(rel) !== 'js' || compilerFor(rel)) return false;
+    const known = this.manifest.data.files[rel];
+    if (known && (!this.config.debug || !this.isStale(known))) return known.module === true;
+    const found = this.finder.tryFind(rel);
+    if (!found) return false;
+    const st = fs.statSync(found.abs);
+    const cached = this.moduleFlags.get(found.abs);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.module;
+    const module = isEsModule(fs.readFileSync(found.abs, 'utf8'));
+    this.moduleFlags.set(found.abs, { mtimeMs: st.mtimeMs, size: st.size, module });
+    return module;
+  }
+
   /** The manifest entry of a bundle, with no I/O (a production render). */
   findBundle(kind: 'css' | 'js', items: BundleItem[]): BundleEntry | undefined {
     return this.manifest.data.bundles[bundleKey(kind, this.bundleSources(items))];
@@ -446,6 +469,9 @@ export class Pipeline {
         throw new ConvoyError('E_BUNDLE', `a ${kind} carpool cannot hold ${found.rel}`, { file: found.rel });
       }
       deps.add(found.abs);
+      if (kind === 'js' && this.isModule(found.rel)) {
+        throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
+      }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
         const entry = this.asset(found.rel, 'check');

@@ -4,7 +4,7 @@ import { compilerFor } from '../core/compilers.ts';
 import { safeRelative } from '../core/finder.ts';
 import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
 import type { BundleItem, Pipeline } from '../core/pipeline.ts';
-import { parseCarpoolBody, toRuns, type BodyAsset, type Run } from './carpool-body.ts';
+import { MODULE_GROUP, markModules, parseCarpoolBody, toRuns, type BodyAsset, type Run } from './carpool-body.ts';
 
 /** The tags that print a single URL. */
 export type UrlTag = 'convoy' | 'scss' | 'coffee';
@@ -237,7 +237,8 @@ export class Convoy {
 
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
-    const runs = toRuns(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)));
+    const segments = parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u));
+    const runs = toRuns(kind === 'js' ? markModules(segments, (rel) => this.isModule(rel)) : segments);
     const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
@@ -247,6 +248,11 @@ export class Convoy {
     for (const run of runs) {
       if (run.type === 'raw') {
         html += run.html;
+        continue;
+      }
+      if (run.group === MODULE_GROUP) {
+        if (mode === 'lookup' && run.assets.some((a) => a.item.type === 'file' && !this.pipeline.manifest.data.files[a.item.rel])) return undefined;
+        html += individual(run);
         continue;
       }
       const items: BundleItem[] = run.assets.map((a) => a.item);
@@ -278,12 +284,22 @@ export class Convoy {
     return html;
   }
 
+  /** Whether a carpool js file is an ES module (unreadable: not one, and the bundle reports why). */
+  private isModule(rel: string): boolean {
+    try {
+      return this.pipeline.isModule(rel);
+    } catch {
+      return false;
+    }
+  }
+
   /** One asset of a carpool printed on its own, as the `convoy` (or `scss`/`coffee`) tag would. */
   private individualTag(kind: 'css' | 'js', asset: BodyAsset, where: Where, acceptEncoding?: string): string {
     if (asset.item.type === 'inline') return asset.html ?? '';
     const rel = asset.item.rel;
     // The tag a template would use for this file on its own.
     const printed = this.resolveUrl(compilerFor(rel) ?? 'convoy', rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
+    if (asset.group === MODULE_GROUP) return fill('<script type="module" src="%s"></script>', escapeAttr(printed.url), this.integrityAttrs(printed), asset.attrs);
     if (asset.html && asset.url !== undefined) {
       const attr = kind === 'css' ? 'href' : 'src';
       const withUrl = asset.html.replace(new RegExp(`(\\s${attr}\\s*=\\s*)(["']?)[^"'\\s>]*\\2`, 'i'), (_m, pre: string, q: string) => `${pre}${q || '"'}${escapeAttr(printed.url)}${q || '"'}`);

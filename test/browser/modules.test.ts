@@ -1,0 +1,75 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import express from 'express';
+import type { Browser } from 'playwright-core';
+import { convoyExpress } from '../../src/adapters/express.ts';
+import { build } from '../../src/build.ts';
+import type { ConvoyOptions } from '../../src/config.ts';
+import { memoryLogger, tmpDir, write } from '../helpers.ts';
+import { listen } from '../adapters/http.ts';
+import { CHROMIUM, launch } from './chromium.ts';
+
+const SKIP = CHROMIUM ? false : 'Debian chromium is not installed (.ci/run installs it)';
+
+/** A page whose carpool lists an ES module between two classic scripts, by path. */
+function project() {
+  const dir = tmpDir('convoy-esm-');
+  write(path.join(dir, 'static/js/before.js'), "window.order = ['before'];\n");
+  write(path.join(dir, 'static/js/widget.js'), "export const label = 'module';\nwindow.order.push(label);\ndocument.documentElement.dataset.moduleRan = String(typeof import.meta.url);\n");
+  write(path.join(dir, 'static/js/after.js'), "window.order.push('after');\n");
+  write(path.join(dir, 'static/js/last.js'), "window.order.push('last');\n");
+  write(path.join(dir, 'templates/page.njk'), '<!doctype html><html><head><title>esm</title></head><body>\n{% carpool js %}\njs/before.js\njs/widget.js\njs/after.js\njs/last.js\n{% endcarpool %}\n</body></html>\n');
+  return dir;
+}
+
+async function serve(dir: string, options: ConvoyOptions) {
+  const a = express();
+  convoyExpress(a, { root: dir, templates: ['templates'], logger: memoryLogger(), ...options });
+  a.get('/favicon.ico', (_req, res) => res.status(204).end());
+  a.get('/page', (_req, res) => res.render('page.njk', {}));
+  return listen(a);
+}
+
+async function visit(browser: Browser, url: string) {
+  const page = await browser.newPage();
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  page.on('response', (r) => r.status() >= 400 && failures.push(`${r.url()} ${r.status()}`));
+  await page.goto(url, { waitUntil: 'load' });
+  const seen = await page.evaluate(() => ({
+    order: (window as unknown as { order?: string[] }).order ?? null,
+    moduleRan: document.documentElement.dataset.moduleRan ?? null,
+    scripts: [...document.querySelectorAll('script[src]')].map((s) => `${s.getAttribute('type')} ${s.getAttribute('src')}`),
+  }));
+  await page.close();
+  return { ...seen, failures };
+}
+
+test('an ES module listed in carpool js keeps its own type=module tag: the classic scripts around it are bundled and the page works', { skip: SKIP }, async (t) => {
+  const dir = project();
+  const report = await build({ root: dir, templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual(report.warnings, []);
+  const prod = await serve(dir, { carpoolCombineDuringRequest: false });
+  const debug = await serve(dir, { staticRoot: 'public/debug', debug: true });
+  const browser = await launch();
+  t.after(async () => {
+    await browser.close();
+    await prod.close();
+    await debug.close();
+  });
+  const bundled = await visit(browser, `http://127.0.0.1:${prod.port}/page`);
+  const individual = await visit(browser, `http://127.0.0.1:${debug.port}/page`);
+  for (const seen of [bundled, individual]) {
+    assert.deepEqual(seen.failures, []);
+    // Classic scripts run in document order; the module runs after parsing, as on its own.
+    assert.deepEqual(seen.order, ['before', 'after', 'last', 'module']);
+    assert.equal(seen.moduleRan, 'string');
+  }
+  assert.equal(bundled.scripts.length, 3, bundled.scripts.join('\n'));
+  assert.match(bundled.scripts[0]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
+  assert.match(bundled.scripts[1]!, /^module \/static\/js\/widget\.[0-9a-f]{12}\.cmin\.js$/);
+  assert.match(bundled.scripts[2]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
+  assert.deepEqual(individual.scripts, ['text/javascript /static/js/before.js', 'module /static/js/widget.js', 'text/javascript /static/js/after.js', 'text/javascript /static/js/last.js']);
+});
