@@ -11,6 +11,7 @@ import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
+import { rewriteModuleImports } from './js-imports.ts';
 import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
@@ -335,15 +336,17 @@ export class Pipeline {
       const alreadyMin = isMinName(rel);
       const source = this.part(rel, found.abs);
       source.dependencies.forEach((d) => deps.add(d));
-      // A `.min` twin beside the source is used as the minified form (useExistingMinFiles).
-      const twin = !compilerFor(rel) && !alreadyMin && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
+      const esm = kind === 'js' && !compilerFor(rel) && isEsModule(source.code);
+      // A `.min` twin beside the source is used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten.
+      const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
       const urls = (p: Part): { code: string; map?: SourceMap } => {
         const j = joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
         const map = this.chained(j);
         return { code: j.code, ...(map ? { map } : {}) };
       };
-      const processed: { code: string; map?: SourceMap } = kind === 'css' ? urls(source) : source;
+      const processed: { code: string; map?: SourceMap } =
+        kind === 'css' ? urls(source) : esm ? { code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
         plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
@@ -363,7 +366,6 @@ export class Pipeline {
         minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
-      const esm = kind === 'js' && !compilerFor(rel) && isEsModule(source.code);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
     }
     this.manifest.data.files[rel] = entry;

@@ -16,7 +16,11 @@ const SKIP = CHROMIUM ? false : 'Debian chromium is not installed (.ci/run insta
 function project() {
   const dir = tmpDir('convoy-esm-');
   write(path.join(dir, 'static/js/before.js'), "window.order = ['before'];\n");
-  write(path.join(dir, 'static/js/widget.js'), "export const label = 'module';\nwindow.order.push(label);\ndocument.documentElement.dataset.moduleRan = String(typeof import.meta.url);\n");
+  // Its imports (static, side-effect, dynamic) must reach the fingerprinted files in production.
+  write(path.join(dir, 'static/js/widget.js'), "import { label } from './lib/label.js';\nimport '../js/lib/side.js';\nexport { label };\nwindow.order.push(label);\ndocument.documentElement.dataset.moduleRan = String(typeof import.meta.url);\nimport('./lib/lazy.js').then((m) => { document.documentElement.dataset.lazy = m.lazy; });\n");
+  write(path.join(dir, 'static/js/lib/label.js'), "export const label = 'module';\n");
+  write(path.join(dir, 'static/js/lib/side.js'), "document.documentElement.dataset.side = 'yes';\n");
+  write(path.join(dir, 'static/js/lib/lazy.js'), "export const lazy = 'loaded';\n");
   write(path.join(dir, 'static/js/after.js'), "window.order.push('after');\n");
   write(path.join(dir, 'static/js/last.js'), "window.order.push('last');\n");
   write(path.join(dir, 'templates/page.njk'), '<!doctype html><html><head><title>esm</title></head><body>\n{% carpool js %}\njs/before.js\njs/widget.js\njs/after.js\njs/last.js\n{% endcarpool %}\n</body></html>\n');
@@ -36,17 +40,21 @@ async function visit(browser: Browser, url: string) {
   const failures: string[] = [];
   page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
   page.on('response', (r) => r.status() >= 400 && failures.push(`${r.url()} ${r.status()}`));
+  const requested: string[] = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   await page.goto(url, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.documentElement.dataset.lazy !== undefined, undefined, { timeout: 5000 }).catch(() => undefined);
   const seen = await page.evaluate(() => ({
     order: (window as unknown as { order?: string[] }).order ?? null,
     moduleRan: document.documentElement.dataset.moduleRan ?? null,
+    imports: [document.documentElement.dataset.side ?? null, document.documentElement.dataset.lazy ?? null],
     scripts: [...document.querySelectorAll('script[src]')].map((s) => `${s.getAttribute('type')} ${s.getAttribute('src')}`),
   }));
   await page.close();
-  return { ...seen, failures };
+  return { ...seen, failures, requested: requested.filter((p) => p.startsWith('/static/')) };
 }
 
-test('an ES module listed in carpool js keeps its own type=module tag: the classic scripts around it are bundled and the page works', { skip: SKIP }, async (t) => {
+test('an ES module listed in carpool js keeps its own type=module tag (its imports fingerprinted): the classic scripts around it are bundled and the page works', { skip: SKIP }, async (t) => {
   const dir = project();
   const report = await build({ root: dir, templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
   assert.deepEqual(report.errors, []);
@@ -66,10 +74,14 @@ test('an ES module listed in carpool js keeps its own type=module tag: the class
     // Classic scripts run in document order; the module runs after parsing, as on its own.
     assert.deepEqual(seen.order, ['before', 'after', 'last', 'module']);
     assert.equal(seen.moduleRan, 'string');
+    assert.deepEqual(seen.imports, ['yes', 'loaded']);
   }
   assert.equal(bundled.scripts.length, 3, bundled.scripts.join('\n'));
   assert.match(bundled.scripts[0]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
   assert.match(bundled.scripts[1]!, /^module \/static\/js\/widget\.[0-9a-f]{12}\.cmin\.js$/);
   assert.match(bundled.scripts[2]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
+  // Every file the module pulls in is fingerprinted: a CDN or S3 holding only staticRoot's hashed names serves the page.
+  assert.equal(bundled.requested.length, 6, bundled.requested.join('\n'));
+  for (const p of bundled.requested) assert.match(p, /[./][0-9a-f]{12}\.(cmin\.)?js$/);
   assert.deepEqual(individual.scripts, ['text/javascript /static/js/before.js', 'module /static/js/widget.js', 'text/javascript /static/js/after.js', 'text/javascript /static/js/last.js']);
 });
