@@ -252,6 +252,8 @@ export class Convoy {
       }
       if (run.group === MODULE_GROUP) {
         if (mode === 'lookup' && run.assets.some((a) => a.item.type === 'file' && !this.pipeline.manifest.data.files[a.item.rel])) return undefined;
+        // The template scan builds each module as the convoy tag would (full compression), then prints it.
+        if (mode === 'build') for (const a of run.assets) if (a.item.type === 'file') this.resolveUrl('convoy', a.item.rel, where, 'build');
         html += individual(run);
         continue;
       }
