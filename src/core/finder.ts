@@ -50,6 +50,8 @@ interface Root {
   exclude?: string[];
   /** Names (relative to dir) the globs allow, listed lazily; undefined when the root is unfiltered. */
   allowed?: Set<string>;
+  /** When `allowed` was listed (ms since the epoch). */
+  listedAt?: number;
 }
 
 const byName = (a: FoundFile, b: FoundFile) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
@@ -88,12 +90,23 @@ export class Finder {
     return new Set(fg.sync(root.include ?? ['**/*'], { cwd: root.dir, ignore: root.exclude ?? [], onlyFiles: true, dot: false, followSymbolicLinks: false }));
   }
 
-  /** Whether a filtered root publishes `inner`; a file the listing lacks is looked for again (it may be new). */
-  private allows(root: Root, inner: string): boolean {
+  /**
+   * Whether a filtered root publishes `inner`. A file the listing lacks is listed again only if it
+   * appeared since (its ctime is newer), so asking for an excluded file costs no directory walk.
+   */
+  private allows(root: Root, inner: string, stat?: fs.Stats): boolean {
     if (!root.include && !root.exclude) return true;
     if (root.allowed?.has(inner)) return true;
+    if (root.allowed && stat && root.listedAt !== undefined && stat.ctimeMs < root.listedAt) return false;
+    return this.relist(root).has(inner);
+  }
+
+  private relist(root: Root): Set<string> {
+    // Taken before the walk: a file created during it is newer and gets looked for again.
+    const now = Date.now() - 1;
     root.allowed = this.list(root);
-    return root.allowed.has(inner);
+    root.listedAt = now;
+    return root.allowed;
   }
 
   /** The file for `requested`, or undefined when no root holds it; throws on unsafe paths. */
@@ -110,7 +123,7 @@ export class Finder {
       } catch {
         continue;
       }
-      if (!stat.isFile() || !this.allows(root, inner)) continue;
+      if (!stat.isFile() || !this.allows(root, inner, stat)) continue;
       // A symlink inside a root may point anywhere: resolve it and check it stays inside.
       const real = fs.realpathSync(abs);
       const realRoot = this.realRoot(root.dir);
@@ -144,8 +157,7 @@ export class Finder {
         names = fg.sync(pattern, { cwd: root.dir, onlyFiles: true, dot: false, followSymbolicLinks: false });
       } else {
         // Match the asset names: list what the root publishes, then glob those names.
-        root.allowed = this.list(root);
-        names = matchNames([...root.allowed].map((inner) => root.prefix + inner), pattern);
+        names = matchNames([...this.relist(root)].map((inner) => root.prefix + inner), pattern);
       }
       for (const rel of names) {
         if (seen.has(rel)) continue;

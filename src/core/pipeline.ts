@@ -336,7 +336,7 @@ export class Pipeline {
       const alreadyMin = isMinName(rel);
       const source = this.part(rel, found.abs);
       source.dependencies.forEach((d) => deps.add(d));
-      const esm = kind === 'js' && !compilerFor(rel) && isEsModule(source.code);
+      const esm = kind === 'js' && !compilerFor(rel) && (/\.mjs$/i.test(rel) || isEsModule(source.code));
       // A `.min` twin beside the source is used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten.
       const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
@@ -427,7 +427,7 @@ export class Pipeline {
     const st = fs.statSync(found.abs);
     const cached = this.moduleFlags.get(found.abs);
     if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.module;
-    const module = isEsModule(fs.readFileSync(found.abs, 'utf8'));
+    const module = /\.mjs$/i.test(rel) || isEsModule(fs.readFileSync(found.abs, 'utf8'));
     this.moduleFlags.set(found.abs, { mtimeMs: st.mtimeMs, size: st.size, module });
     return module;
   }

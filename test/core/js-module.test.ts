@@ -25,6 +25,7 @@ test('a processed module imports the fingerprinted outputs; a classic bundle ref
   write(path.join(dir, 'static/js/lib/x.js'), 'export const x = 1;\n');
   write(path.join(dir, 'static/js/y.js'), 'export default 2;\n');
   write(path.join(dir, 'static/js/classic.js'), 'var c = 1;\n');
+  write(path.join(dir, 'static/js/plain.mjs'), 'globalThis.m = 1;\n');
   const logger = memoryLogger();
   const p = createPipeline(resolveConfig({ root: dir, staticRoot: 'out', logger }));
   const entry = p.asset('js/app.js');
@@ -39,6 +40,9 @@ test('a processed module imports the fingerprinted outputs; a classic bundle ref
   assert.equal(p.asset('js/classic.js').module, undefined);
   assert.equal(p.isModule('js/app.js'), true);
   assert.equal(p.isModule('js/classic.js'), false);
+  // .mjs is a module by its name, whatever it holds.
+  assert.equal(p.isModule('js/plain.mjs'), true);
+  assert.equal(p.asset('js/plain.mjs').module, true);
   assert.throws(
     () => p.bundle('js', [{ type: 'file', rel: 'js/classic.js' }, { type: 'file', rel: 'js/app.js' }]),
     (e: unknown) => e instanceof ConvoyError && e.code === 'E_BUNDLE' && /js\/app\.js is an ES module/.test(e.message),
