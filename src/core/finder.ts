@@ -102,8 +102,8 @@ export class Finder {
   }
 
   private relist(root: Root): Set<string> {
-    // Taken before the walk: a file created during it is newer and gets looked for again.
-    const now = Date.now() - 1;
+    // Taken before the walk, with the slack of the kernel's coarse file clock: a file created during or just before it is looked for again.
+    const now = Date.now() - 1000;
     root.allowed = this.list(root);
     root.listedAt = now;
     return root.allowed;

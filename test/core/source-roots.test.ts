@@ -88,3 +88,25 @@ test('sources entries are validated naming the entry; CONVOY_SOURCES stays a lis
   assert.deepEqual(c.sourceRoots, [{ dir: '/app/static', prefix: '' }, { dir: '/app/node_modules/bootstrap/dist', prefix: 'bootstrap', include: ['css/*.css'] }]);
   assert.deepEqual(configFromEnv({ CONVOY_SOURCES: 'static:vendor/static' }).sources, ['static', 'vendor/static']);
 });
+
+test("url()s of a package's stylesheet reach its fonts through the prefix; globs limit what it publishes (Font Awesome)", async () => {
+  const dir = tmpDir('convoy-fa-');
+  fs.mkdirSync(path.join(dir, 'node_modules/@fortawesome'), { recursive: true });
+  fs.symlinkSync(fs.realpathSync(path.join(REPO, 'node_modules/@fortawesome/fontawesome-free')), path.join(dir, 'node_modules/@fortawesome/fontawesome-free'), 'dir');
+  const options = {
+    root: dir,
+    sources: [{ dir: 'node_modules/@fortawesome/fontawesome-free', prefix: 'vendor/fa', include: ['css/all.css', 'webfonts/*.woff2'] }],
+    logger: memoryLogger(),
+  };
+  const report = await build(options);
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual(report.files.map((f) => f.rel), ['vendor/fa/css/all.css', 'vendor/fa/webfonts/fa-brands-400.woff2', 'vendor/fa/webfonts/fa-regular-400.woff2', 'vendor/fa/webfonts/fa-solid-900.woff2', 'vendor/fa/webfonts/fa-v4compatibility.woff2']);
+  const out = path.join(dir, 'public/static');
+  const css = fs.readFileSync(path.join(out, report.files[0]!.output!), 'utf8');
+  const urls = [...css.matchAll(/url\(([^)]+)\)/g)].map((m) => m[1]!.replace(/["']/g, ''));
+  assert.equal(new Set(urls).size, 4, urls.join('\n'));
+  for (const u of urls) {
+    assert.match(u, /^\.\.\/webfonts\/fa-[a-z0-9-]+\.[0-9a-f]{12}\.woff2$/);
+    assert.ok(fs.existsSync(path.join(out, 'vendor/fa/css', u)), u);
+  }
+});
