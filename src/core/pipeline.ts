@@ -336,7 +336,8 @@ export class Pipeline {
       const alreadyMin = isMinName(rel);
       const source = this.part(rel, found.abs);
       source.dependencies.forEach((d) => deps.add(d));
-      const esm = kind === 'js' && !compilerFor(rel) && (/\.mjs$/i.test(rel) || isEsModule(source.code));
+      // CoffeeScript with import/export compiles to an unwrapped module: its output is what counts.
+      const esm = kind === 'js' && (/\.mjs$/i.test(rel) || isEsModule(source.code));
       // A `.min` twin beside the source is used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten.
       const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
@@ -346,7 +347,7 @@ export class Pipeline {
         return { code: j.code, ...(map ? { map } : {}) };
       };
       const processed: { code: string; map?: SourceMap } =
-        kind === 'css' ? urls(source) : esm ? { code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
+        kind === 'css' ? urls(source) : esm ? { ...source, code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
         plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
@@ -386,7 +387,8 @@ export class Pipeline {
     const source = this.part(found.rel, found.abs);
     const kind = assetKind(found.rel);
     const out = this.writeOutput((h) => outputName(found.rel, h, false), source.code, kind, source.map);
-    const entry: FileEntry = { ...out, source: found.rel, inputs: this.inputsOf(source.dependencies) };
+    const esm = kind === 'js' && isEsModule(source.code);
+    const entry: FileEntry = { ...out, source: found.rel, inputs: this.inputsOf(source.dependencies), ...(esm ? { module: true as const } : {}) };
     this.manifest.data.dev[found.rel] = entry;
     this.rememberUrl(entry, found.rel);
     return entry;
@@ -416,11 +418,16 @@ export class Pipeline {
   /**
    * Whether a JS source is an ES module, which must keep its own `type="module"` tag: from the
    * manifest when the file was built (a production server may hold no sources), else read.
+   * A compiled source is known from its output; with `build` off it is never compiled for this.
    */
-  isModule(requested: string): boolean {
+  isModule(requested: string, build = true): boolean {
     const rel = safeRelative(requested);
-    if (assetKind(rel) !== 'js' || compilerFor(rel)) return false;
+    if (assetKind(rel) !== 'js') return false;
     const known = this.manifest.data.files[rel];
+    if (compilerFor(rel)) {
+      if (!build || (known && !this.config.debug && !this.config.coffeeRebuild)) return known?.module === true;
+      return (this.config.debug ? this.compile(rel) : this.asset(rel, 'check')).module === true;
+    }
     if (known && (!this.config.debug || !this.isStale(known))) return known.module === true;
     const found = this.finder.tryFind(rel);
     if (!found) return false;

@@ -238,7 +238,7 @@ export class Convoy {
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
     const segments = parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u));
-    const runs = toRuns(kind === 'js' ? markModules(segments, (rel) => this.isModule(rel)) : segments);
+    const runs = toRuns(kind === 'js' ? markModules(segments, (rel) => this.isModule(rel, mode !== 'lookup')) : segments);
     const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
@@ -287,9 +287,9 @@ export class Convoy {
   }
 
   /** Whether a carpool js file is an ES module (unreadable: not one, and the bundle reports why). */
-  private isModule(rel: string): boolean {
+  private isModule(rel: string, build: boolean): boolean {
     try {
-      return this.pipeline.isModule(rel);
+      return this.pipeline.isModule(rel, build);
     } catch {
       return false;
     }

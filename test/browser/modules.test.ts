@@ -23,7 +23,9 @@ function project() {
   write(path.join(dir, 'static/js/lib/lazy.js'), "export const lazy = 'loaded';\n");
   write(path.join(dir, 'static/js/after.js'), "window.order.push('after');\n");
   write(path.join(dir, 'static/js/last.js'), "window.order.push('last');\n");
-  write(path.join(dir, 'templates/page.njk'), '<!doctype html><html><head><title>esm</title></head><body>\n{% carpool js %}\njs/before.js\njs/widget.js\njs/after.js\njs/last.js\n{% endcarpool %}\n</body></html>\n');
+  // CoffeeScript with import/export compiles to a module too.
+  write(path.join(dir, 'static/js/badge.coffee'), "import { label } from './lib/label.js'\nexport badge = label + '-badge'\ndocument.documentElement.dataset.badge = badge\n");
+  write(path.join(dir, 'templates/page.njk'), '<!doctype html><html><head><title>esm</title></head><body>\n{% carpool js %}\njs/before.js\njs/widget.js\njs/after.js\njs/badge.coffee\njs/last.js\n{% endcarpool %}\n</body></html>\n');
   return dir;
 }
 
@@ -47,7 +49,7 @@ async function visit(browser: Browser, url: string) {
   const seen = await page.evaluate(() => ({
     order: (window as unknown as { order?: string[] }).order ?? null,
     moduleRan: document.documentElement.dataset.moduleRan ?? null,
-    imports: [document.documentElement.dataset.side ?? null, document.documentElement.dataset.lazy ?? null],
+    imports: [document.documentElement.dataset.side ?? null, document.documentElement.dataset.lazy ?? null, document.documentElement.dataset.badge ?? null],
     scripts: [...document.querySelectorAll('script[src]')].map((s) => `${s.getAttribute('type')} ${s.getAttribute('src')}`),
   }));
   await page.close();
@@ -74,14 +76,18 @@ test('an ES module listed in carpool js keeps its own type=module tag (its impor
     // Classic scripts run in document order; the module runs after parsing, as on its own.
     assert.deepEqual(seen.order, ['before', 'after', 'last', 'module']);
     assert.equal(seen.moduleRan, 'string');
-    assert.deepEqual(seen.imports, ['yes', 'loaded']);
+    assert.deepEqual(seen.imports, ['yes', 'loaded', 'module-badge']);
   }
-  assert.equal(bundled.scripts.length, 3, bundled.scripts.join('\n'));
-  assert.match(bundled.scripts[0]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
+  assert.equal(bundled.scripts.length, 5, bundled.scripts.join('\n'));
+  for (const i of [0, 2, 4]) assert.match(bundled.scripts[i]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
   assert.match(bundled.scripts[1]!, /^module \/static\/js\/widget\.[0-9a-f]{12}\.cmin\.js$/);
-  assert.match(bundled.scripts[2]!, /^text\/javascript \/static\/CARPOOL\/js\/[0-9a-f]{12}\.cmin\.js$/);
+  assert.match(bundled.scripts[3]!, /^module \/static\/js\/badge\.[0-9a-f]{12}\.cmin\.js$/);
   // Every file the module pulls in is fingerprinted: a CDN or S3 holding only staticRoot's hashed names serves the page.
-  assert.equal(bundled.requested.length, 6, bundled.requested.join('\n'));
+  assert.equal(bundled.requested.length, 8, bundled.requested.join('\n'));
   for (const p of bundled.requested) assert.match(p, /[./][0-9a-f]{12}\.(cmin\.)?js$/);
-  assert.deepEqual(individual.scripts, ['text/javascript /static/js/before.js', 'module /static/js/widget.js', 'text/javascript /static/js/after.js', 'text/javascript /static/js/last.js']);
+  assert.equal(individual.scripts.length, 5);
+  assert.deepEqual(individual.scripts.slice(0, 3), ['text/javascript /static/js/before.js', 'module /static/js/widget.js', 'text/javascript /static/js/after.js']);
+  // The debug build of the CoffeeScript module, in its source's folder.
+  assert.match(individual.scripts[3]!, /^module \/static\/js\/badge\.[0-9a-f]{12}\.js$/);
+  assert.equal(individual.scripts[4], 'text/javascript /static/js/last.js');
 });
