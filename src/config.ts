@@ -1,5 +1,8 @@
 import path from 'node:path';
 import { ConvoyError } from './errors.ts';
+import { checkPublishOptions, publishFromEnv, type PublishOptions } from './publish/settings.ts';
+
+export type { PublishOptions } from './publish/settings.ts';
 
 /** A console-like sink for the library's warnings and progress. */
 export interface Logger {
@@ -136,6 +139,8 @@ export interface ConvoyOptions {
   logger?: Logger;
   /** Sass load paths and deprecation handling. */
   sass?: SassOptions;
+  /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
+  publish?: PublishOptions;
 }
 
 /**
@@ -149,7 +154,7 @@ export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines' | 'sources' | 
   sass: Required<SassOptions>;
 };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles';
+type Kind = 'string' | 'boolean' | 'number' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -186,6 +191,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
   logger: { kind: 'logger' },
   sass: { kind: 'sass' },
+  // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
+  publish: { kind: 'publish' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -262,6 +269,8 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = raw.replace(/\\n/g, '\n');
     }
   }
+  const publish = publishFromEnv(env);
+  if (publish) out.publish = publish;
   return out as ConvoyOptions;
 }
 
@@ -317,6 +326,9 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
         if (!choices) fail(`${option}.${step}`, `one of the steps ${Object.keys(ENGINE_CHOICES).join(', ')}`, step);
         if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
       }
+      break;
+    case 'publish':
+      checkPublishOptions(value);
       break;
     case 'bundles':
       if (!isObj(value)) fail(option, "an object of named lists, like { site: ['css/reset.css', 'css/*.css'] }", value);
@@ -430,5 +442,6 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
       silenceDeprecations: options.sass?.silenceDeprecations ?? [],
       quietDeps: options.sass?.quietDeps ?? false,
     },
+    publish: options.publish ?? {},
   };
 }
