@@ -156,6 +156,15 @@ export class ConvoyExtension {
 
   /** Render-time entry of `convoy`/`scss`/`coffee` (printed: as an extension call; `as name`: through the env global). */
   runTag(context: RenderContext, tag: UrlTag, path: unknown, template: string, line: number, print: boolean): unknown {
+    if (print && typeof path === 'string') {
+      // Every µs here is paid per tag per render: a hit is one map lookup (bench/ "variable paths").
+      const known = this.convoy.knownUrl(tag, path);
+      if (known !== undefined) return known;
+      const warnedBefore = this.convoy.pipeline.warnings;
+      const url = this.convoy.resolveUrl(tag, path, { template, line }, 'render', this.acceptEncoding(context))?.url ?? '';
+      this.convoy.keepUrl(tag, path, url, warnedBefore);
+      return url;
+    }
     const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', this.acceptEncoding(context));
     const url = printed?.url ?? '';
     if (print) return url;

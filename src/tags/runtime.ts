@@ -68,6 +68,12 @@ export class Convoy {
   /** Production answers for tags with render-time arguments: one map lookup each after the first. */
   private readonly printedCache = new Map<string, unknown>();
   private cachedManifest: unknown;
+  /**
+   * The hot path of a printed tag with a render-time path (gzipInTemplate off): URL by raw path,
+   * one map per tag, so a hit is a single Map lookup with no key to build. Valid for `urlsOf`.
+   */
+  private readonly urls: Record<UrlTag, Map<string, string>> = { convoy: new Map(), scss: new Map(), coffee: new Map(), less: new Map() };
+  private urlsOf: unknown;
 
   constructor(
     readonly config: ConvoyConfig,
@@ -141,6 +147,28 @@ export class Convoy {
     }
     if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
     return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+  }
+
+  /**
+   * The URL a printed `tag` gives for a render-time `path` when an earlier render resolved it
+   * cleanly in production (same manifest), else undefined: the caller then resolves in full and
+   * hands the answer to `keepUrl`.
+   */
+  knownUrl(tag: UrlTag, path: string): string | undefined {
+    if (this.urlsOf !== this.pipeline.manifest) return undefined;
+    return this.urls[tag].get(path);
+  }
+
+  /** Keeps what `resolveUrl` printed for `knownUrl`, when it is an answer that cannot change until the manifest does. */
+  keepUrl(tag: UrlTag, path: string, url: string, warnedBefore: number): void {
+    if (this.config.gzipInTemplate || !this.cacheable(tag) || this.pipeline.warnings !== warnedBefore) return;
+    if (this.urlsOf !== this.pipeline.manifest) {
+      for (const m of Object.values(this.urls)) m.clear();
+      this.urlsOf = this.pipeline.manifest;
+    }
+    const urls = this.urls[tag];
+    if (urls.size >= 10_000) urls.clear();
+    urls.set(path, url);
   }
 
   /**
