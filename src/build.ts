@@ -26,7 +26,7 @@ export interface BuildOptions {
    * compression included; more hands compressions to libuv's pool (8 per job at a time).
    */
   jobs?: number;
-  /** Worker threads that compile and minify (default: jobs − 1, at most 4, on machines with more than 2 cores; else none). */
+  /** Worker threads that compile and minify (default: jobs − 1, at most 4, when at least 2 MB of CSS/JS sources are to be processed; else none). */
   workers?: number;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
@@ -64,6 +64,8 @@ export interface BuildReport {
   /** Threads the build used (`BuildOptions.jobs`), and worker threads among them. */
   jobs: number;
   workers: number;
+  /** Sources handed to workers before the template scan (no template or named bundle mentions them). */
+  early: string[];
   /** What compression did in this thread (workers count their own). */
   compression: CompressionStats;
   config: ConvoyConfig;
@@ -109,15 +111,36 @@ export type WorkerMessage = { type: 'done'; rel: string } | ({ type: 'result' } 
  * at a time, each holding one more in reserve, so a worker that drew a big Sass entry is not also
  * given a fixed share of the rest. `files` are the entries built so far, which workers reuse.
  */
-function runWorkers(options: PlainOptions, files: Record<string, FileEntry>, take: () => string | undefined, n: number, limits: CompressionLimits, onDone: (rel: string) => void): Promise<WorkerResult[]> {
+function runWorkers(
+  options: PlainOptions,
+  files: Record<string, FileEntry>,
+  take: () => string | undefined,
+  n: number,
+  limits: CompressionLimits,
+  onDone: (rel: string) => void,
+  early: string[][],
+  ready: Promise<void>,
+): Promise<WorkerResult[]> {
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  const one = (): Promise<WorkerResult> => {
+  const one = (i: number): Promise<WorkerResult> => {
     // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
     const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits, files }, ...(isTs ? { execArgv: [] } : {}) });
     let holding = 0;
     let flushed = false;
+    let started = false;
+    // Its whole early batch at once: this thread is inside the synchronous template scan meanwhile and cannot hand out one by one.
+    for (const rel of early[i] ?? []) {
+      holding++;
+      worker.postMessage({ rel });
+    }
+    void ready.then(() => {
+      started = true;
+      handOut();
+      handOut();
+    });
     const handOut = () => {
+      if (!started) return;
       const rel = take();
       if (rel !== undefined) {
         holding++;
@@ -143,7 +166,49 @@ function runWorkers(options: PlainOptions, files: Record<string, FileEntry>, tak
       worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
     });
   };
-  return Promise.all(Array.from({ length: n }, one));
+  return Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+}
+
+/** What the templates and named bundles mention: their sources are built by the scan, in this thread. */
+function mentioned(config: ConvoyConfig): string {
+  let text = JSON.stringify(config.bundles);
+  for (const root of config.templates) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(root, { recursive: true, encoding: 'utf8' });
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      try {
+        text += fs.readFileSync(path.join(root, name), 'utf8');
+      } catch {
+        // A folder, or unreadable: the scan reports templates it cannot read.
+      }
+    }
+  }
+  return text;
+}
+
+/**
+ * The workers' first sources, handed out before the template scan: compiled or minified sources
+ * no template or named bundle mentions (others would be built twice, or the scan needs them
+ * here), Sass/LESS/CoffeeScript entries first (their cost is not their size), then largest
+ * first, dealt so each worker gets a similar number of bytes.
+ */
+function earlyBatches(stale: { rel: string; abs: string }[], config: ConvoyConfig, workers: number): string[][] {
+  const text = mentioned(config);
+  const picked = stale
+    .filter((f) => assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel) && !text.includes(f.rel) && !text.includes(path.posix.basename(f.rel)))
+    .map((f) => ({ rel: f.rel, compiled: assetKind(f.rel) !== path.extname(f.rel).slice(1).toLowerCase() ? 1 : 0, size: statSize(f.abs) ?? 0 }))
+    .sort((a, b) => b.compiled - a.compiled || b.size - a.size);
+  const batches = Array.from({ length: workers }, () => ({ rels: [] as string[], bytes: 0 }));
+  for (const f of picked) {
+    const least = batches.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+    least.rels.push(f.rel);
+    least.bytes += f.size;
+  }
+  return batches.map((b) => b.rels);
 }
 
 /** Processes sources in this thread, recording what failed. */
@@ -193,11 +258,13 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   };
   const stale = sources.filter((f) => !isDone(f.rel));
   // Compression leaves this thread for libuv's pool (see `limits`); compiling and minifying stay
-  // here unless there are workers. On 2 cores workers cost more (each warms up
-  // sass, terser and clean-css again) than they give: bench/ measured them at ×0.72–0.94.
+  // here unless there are workers. A worker starts before the template scan (see `earlyBatches`):
+  // started only after it, workers measured ×0.72–0.94 on 2 cores, as each warms up sass, terser
+  // and clean-css again. Below ~2 MB of CSS/JS to process that warm-up cannot pay back.
   const cores = os.availableParallelism();
   const jobs = Math.max(1, opts.jobs ?? cores);
-  const workers = Math.max(0, Math.min(opts.workers ?? (cores > 2 ? Math.min(4, jobs - 1) : 0), stale.length));
+  const codeBytes = opts.workers === undefined ? stale.reduce((n, f) => n + (assetKind(f.rel) === 'other' ? 0 : (statSize(f.abs) ?? 0)), 0) : 0;
+  const workers = Math.max(0, Math.min(opts.workers ?? (codeBytes >= 2 * 2 ** 20 ? Math.min(4, jobs - 1) : 0), stale.length));
   // libuv's pool runs 4 compressions at a time; more are handed to it than it runs, so it keeps
   // compressing while this thread is inside a long synchronous step (a whole carpool) and cannot
   // hand out the next one. With only `jobs` handed out, the pool sat idle through the scan and
@@ -212,18 +279,34 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
 
   let failures: Record<string, string> = {};
   let filesMs = 0;
+  // Workers start before the template scan (which runs in this thread and holds most of the
+  // work: the bundles' parts), each with a batch of sources no template names, so compiling and
+  // minifying overlap the scan; after it they share what is left with this thread.
+  let next = 0;
+  let take: () => string | undefined = () => undefined;
+  let startWorkers: () => void = () => {};
+  const handedEarly = new Set<string>();
+  const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / (workers + 1)) };
+  let fromWorkers: Promise<WorkerResult[]> = Promise.resolve([]);
+  if (workers > 0) {
+    const early = earlyBatches(stale, config, workers);
+    for (const batch of early) for (const rel of batch) handedEarly.add(rel);
+    const ready = new Promise<void>((resolve) => (startWorkers = resolve));
+    fromWorkers = runWorkers(buildOptions, { ...pipeline.manifest.data.files }, () => take(), workers, share, progress, early, ready);
+    // Awaited after this thread's share; a worker failing meanwhile must not count as unhandled.
+    fromWorkers.catch(() => undefined);
+  }
   const processFiles = async () => {
     const filesStarted = performance.now();
     // Largest first; what the templates' bundles built meanwhile is skipped.
     const todo = stale
-      .filter((f) => !isDone(f.rel))
+      .filter((f) => !isDone(f.rel) && !handedEarly.has(f.rel))
       .map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 }))
       .sort((a, b) => b.size - a.size);
-    for (const f of stale) if (!todo.some((t) => t.rel === f.rel)) progress(f.rel);
-    let next = 0;
-    const take = () => (next < todo.length ? todo[next++]!.rel : undefined);
-    const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / (workers + 1)) };
-    const fromWorkers = workers > 0 ? runWorkers(buildOptions, pipeline.manifest.data.files, take, workers, share, progress) : Promise.resolve([]);
+    for (const f of stale) if (!handedEarly.has(f.rel) && !todo.some((t) => t.rel === f.rel)) progress(f.rel);
+    next = 0;
+    take = () => (next < todo.length ? todo[next++]!.rel : undefined);
+    startWorkers();
     // This thread takes sources too, going back to the event loop after each one so finished
     // compressions are replaced by queued ones and workers get their next source.
     for (let rel = take(); rel !== undefined; rel = take()) {
@@ -304,6 +387,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     phases: { files: filesMs, scan: scanMs, compress: compressMs },
     jobs,
     workers,
+    early: [...handedEarly].sort(),
     compression: { ...pipeline.outputs.compression },
     config,
   };
