@@ -103,8 +103,8 @@ const coldN = await timed(() => build(options('out-n'), { parseTemplates: true }
 const cpuN = process.cpuUsage(cpuN0);
 const busyN = (cpuN.user + cpuN.system) / 1000 / coldN.ms;
 if (coldN.value.errors.length) throw new Error(coldN.value.errors.join('\n'));
-// The same without the worker thread that starts before the template scan (the default on this corpus).
-const cold0 = await timed(() => build(options('out-0w'), { parseTemplates: true, workers: 0 }));
+// The same with one worker thread, started before the template scan (the default above 2 cores).
+const cold0 = await timed(() => build(options('out-1w'), { parseTemplates: true, workers: 1 }));
 const c = coldN.value.compression;
 defaultColdMs = coldN.ms;
 const desc = (b: typeof coldN.value) => `${b.files.length} files, ${b.bundles.length} bundles; ${b.jobs} thread(s), ${b.workers} worker(s)`;
@@ -113,7 +113,7 @@ row('build', 'cold build, all cores (the default)', `${(coldN.ms / 1000).toFixed
 row('build', 'cold build / raw tools', `×${(coldN.ms / raw.ms).toFixed(2)}`, 'target ≤ 0.75');
 row('build', 'cold build, 1 thread', `${(cold1.ms / 1000).toFixed(2)} s`, `${desc(cold1.value)}; ${busy1.toFixed(2)} cores busy (V8 GC)`);
 row('build', 'speedup, all cores / 1 thread', `×${(cold1.ms / coldN.ms).toFixed(2)}`, `on ${cores} cores; target ≥ 1.7`);
-row('build', 'cold build, all cores, no worker thread', `${(cold0.ms / 1000).toFixed(2)} s`, `the default is ×${(cold0.ms / coldN.ms).toFixed(2)} faster; ${desc(cold0.value)}`);
+row('build', 'cold build, all cores + 1 worker thread', `${(cold0.ms / 1000).toFixed(2)} s`, `×${(cold1.ms / cold0.ms).toFixed(2)} faster than 1 thread, ×${(coldN.ms / cold0.ms).toFixed(2)} than the default; ${desc(cold0.value)}`);
 row('build', 'first cold build in this process (1 thread)', `${(warm.ms / 1000).toFixed(2)} s`, 'includes the JIT warm-up of sass, terser and clean-css');
 
 const again = await timed(() => build(options('out-n'), { parseTemplates: true }));
@@ -137,7 +137,7 @@ json.build = {
   coldOverRaw: coldN.ms / raw.ms,
   oneThreadMs: cold1.ms,
   speedup: cold1.ms / coldN.ms,
-  noWorkerMs: cold0.ms,
+  oneWorkerMs: cold0.ms,
   busyCores: { one: busy1, all: busyN },
   compression: c,
   firstColdMs: warm.ms,

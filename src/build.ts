@@ -26,7 +26,7 @@ export interface BuildOptions {
    * compression included; more hands compressions to libuv's pool (8 per job at a time).
    */
   jobs?: number;
-  /** Worker threads that compile and minify (default: jobs − 1, at most 4, when at least 2 MB of CSS/JS sources are to be processed; else none). */
+  /** Worker threads that compile and minify (default: jobs − 1, at most 4, above 2 cores when at least 2 MB of CSS/JS sources are to be processed; else none). */
   workers?: number;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
@@ -258,13 +258,14 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   };
   const stale = sources.filter((f) => !isDone(f.rel));
   // Compression leaves this thread for libuv's pool (see `limits`); compiling and minifying stay
-  // here unless there are workers. A worker starts before the template scan (see `earlyBatches`):
-  // started only after it, workers measured ×0.72–0.94 on 2 cores, as each warms up sass, terser
-  // and clean-css again. Below ~2 MB of CSS/JS to process that warm-up cannot pay back.
+  // here unless there are workers. Workers start before the template scan (see `earlyBatches`).
+  // On 2 cores none by default: started after the scan one measured ×0.72–0.94, started before it
+  // ×0.79–1.39 (median ×1.01 over 6 pairs at load 7–10), as each warms up sass, terser and
+  // clean-css again. Below ~2 MB of CSS/JS to process that warm-up cannot pay back anywhere.
   const cores = os.availableParallelism();
   const jobs = Math.max(1, opts.jobs ?? cores);
   const codeBytes = opts.workers === undefined ? stale.reduce((n, f) => n + (assetKind(f.rel) === 'other' ? 0 : (statSize(f.abs) ?? 0)), 0) : 0;
-  const workers = Math.max(0, Math.min(opts.workers ?? (codeBytes >= 2 * 2 ** 20 ? Math.min(4, jobs - 1) : 0), stale.length));
+  const workers = Math.max(0, Math.min(opts.workers ?? (cores > 2 && codeBytes >= 2 * 2 ** 20 ? Math.min(4, jobs - 1) : 0), stale.length));
   // libuv's pool runs 4 compressions at a time; more are handed to it than it runs, so it keeps
   // compressing while this thread is inside a long synchronous step (a whole carpool) and cannot
   // hand out the next one. With only `jobs` handed out, the pool sat idle through the scan and
