@@ -6,6 +6,7 @@ import { Finder, safeRelative } from './finder.ts';
 import { compileCoffee, compileScss, compilerFor, type Compiled } from './compilers.ts';
 import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
+import { decodeSource } from './decode.ts';
 import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
 import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
 import { FileStorage, type Storage } from './storage.ts';
@@ -214,7 +215,7 @@ export class Pipeline {
   // ---------------------------------------------------------------- compiling
 
   /** A source as CSS/JS code with its map and every file read to make it. */
-  private load(rel: string, abs: string): Compiled & { name: string } {
+  private load(rel: string, abs: string, charset?: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
     const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass, sourceMap: this.maps };
     if (lang) {
@@ -226,13 +227,14 @@ export class Pipeline {
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
-    // A source's own sourceMappingURL would name a file that is not beside the output.
-    const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
+    // Decoded by its declared charset or as strict UTF-8 (never a silent U+FFFD); its own
+    // sourceMappingURL would name a file that is not beside the output: ours replaces it.
+    const code = stripMapComment(decodeSource(fs.readFileSync(abs), rel, assetKind(rel), charset).text);
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
-  private part(rel: string, abs: string): Part & { dependencies: string[] } {
-    const loaded = this.load(rel, abs);
+  private part(rel: string, abs: string, charset?: string): Part & { dependencies: string[] } {
+    const loaded = this.load(rel, abs, charset);
     return { rel, name: loaded.name, code: loaded.code, ...(loaded.map ? { map: loaded.map } : {}), dependencies: loaded.dependencies };
   }
 
@@ -266,6 +268,7 @@ export class Pipeline {
         return p;
       },
       warn: (m: string) => this.warn(m),
+      absoluteUrl: (out: string) => this.url(out),
     };
   }
 
@@ -299,6 +302,13 @@ export class Pipeline {
       }
       throw err;
     }
+  }
+
+  /** Minified CSS; valid CSS the minifier cannot read is still served, with one warning. */
+  private minifiedCss(input: Parameters<typeof minifyCss>[0]): { code: string; map?: SourceMap } {
+    const out = minifyCss(input, this.config.engines.css, this.maps);
+    if (out.fallback) this.warn(`${input.rel}: ${out.fallback}`);
+    return out;
   }
 
   // ---------------------------------------------------------------- single assets
@@ -353,7 +363,7 @@ export class Pipeline {
         // A plain file is its own source; processed code gets an intermediate name chained away.
         const name = processed.map ? mapSource(`${this.inputName(found.abs)}.__processed__`) : source.name;
         const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
-        minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+        minified = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}) };
@@ -463,7 +473,7 @@ export class Pipeline {
     if (kind === 'css' || combineOriginals) {
       this.stats.minifies++;
       const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
-      result = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+      result = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
     }
     const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
     const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };

@@ -133,9 +133,18 @@ export function withContent(map: SourceMap, sourcesContent: boolean): SourceMap 
   return rest;
 }
 
-/** Removes `sourceMappingURL` comments a source brought along: they would point at the wrong file. */
+/**
+ * Removes every `sourceMappingURL` comment a source brought along, wherever it sits (first line,
+ * last line, tabs or trailing blanks around it): it would name a map that is not beside the
+ * output, so the output's own map comment (or none) replaces it. Line breaks stay, so lines keep
+ * their numbers. Like browsers and Django, only the exact spelling `sourceMappingURL` counts.
+ */
 export function stripMapComment(code: string): string {
-  return code.replace(/\n?(?:\/\/[#@] sourceMappingURL=[^\n]*|\/\*[#@] sourceMappingURL=[^*]*\*\/)\s*$/g, '');
+  if (!code.includes('sourceMappingURL=')) return code;
+  return code
+    .replace(/^[ \t]*\/\/[#@][ \t]+sourceMappingURL=[^\r\n]*/gm, '')
+    .replace(/\/\*[#@][ \t]+sourceMappingURL=[^*]*\*+\//g, '')
+    .replace(/\s+$/, (tail) => (tail.includes('\n') ? '\n' : ''));
 }
 
 /** The file an intermediate map name stands for (`x.scss.__compiled__` → `x.scss`). */
