@@ -4,7 +4,7 @@ import CleanCSS from 'clean-css';
 import { ConvoyError } from '../errors.ts';
 import type { Engines } from '../config.ts';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
-import { chainMaps, displayName, identityMap, type SourceMap } from './sourcemaps.ts';
+import { MAP_SCHEME, chainMaps, concatMaps, displayName, identityMap, type SourceMap } from './sourcemaps.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postcss, { type ChildNode } from 'postcss';
@@ -92,11 +92,13 @@ export interface MinifiedCss extends Minified {
   fallback?: string;
 }
 
+const LIGHTNING_TARGETS = { chrome: 80 << 16, firefox: 78 << 16, safari: 13 << 16 };
+
 type LightningCss = { transform(o: object): { code: Uint8Array; map?: Uint8Array; warnings: { message: string; loc: { line: number; column: number } }[] } };
 
 function lightning(lcss: LightningCss, input: MinifyInput, wantMap: boolean, sourcesContent: boolean): Minified {
   // Without targets lightningcss rewrites (min-width: X) as (width >= X), which older browsers ignore.
-  const out = lcss.transform({ filename: input.name, code: Buffer.from(input.code), minify: true, sourceMap: wantMap, targets: { chrome: 80 << 16, firefox: 78 << 16, safari: 13 << 16 } });
+  const out = lcss.transform({ filename: input.name, code: Buffer.from(input.code), minify: true, sourceMap: wantMap, targets: LIGHTNING_TARGETS });
   if (!wantMap || !out.map) return { code: Buffer.from(out.code).toString() };
   const map = JSON.parse(Buffer.from(out.map).toString()) as SourceMap;
   map.sourcesContent = map.sources.map(() => input.code);
@@ -120,48 +122,126 @@ const EMPTY_URL_MARK = 'url(__convoy_empty_url__)';
 // At-rules clean-css 5 does not parse, though they are valid CSS browsers apply.
 const UNKNOWN_TO_CLEAN_CSS = /^(starting-style|scope|position-try|view-transition)$/i;
 
+/** Whether a top-level node holds syntax clean-css 5 cannot read: nested rules, or an at-rule it does not know. */
+function isModern(node: ChildNode): boolean {
+  if (node.type !== 'rule' && node.type !== 'atrule') return false;
+  if (node.type === 'atrule' && UNKNOWN_TO_CLEAN_CSS.test(node.name)) return true;
+  let found = false;
+  node.walk((inner) => {
+    if (inner.type === 'atrule' && UNKNOWN_TO_CLEAN_CSS.test(inner.name)) found = true;
+    if ((inner.type === 'rule' || (inner.type === 'atrule' && inner.nodes)) && inner.parent?.type === 'rule') found = true;
+    return found ? false : undefined;
+  });
+  return found;
+}
+
+// postcss needs file names; a virtual folder keeps map sources equal to the input's name.
+const VIRTUAL = '/__convoy_min__/';
+
+/** One clean-css run on `styles`, with the empty-url() placeholder restored and the map named after `name`. */
+function cleanCssRun(styles: string, name: string, wantMap: boolean): { code: string; map?: SourceMap; problems: string[] } {
+  const minifier = wantMap
+    ? (cleanCssMapped ??= new CleanCSS({ ...CLEAN_CSS_OPTIONS, sourceMap: true, sourceMapInlineSources: true }))
+    : (cleanCss ??= new CleanCSS(CLEAN_CSS_OPTIONS));
+  const marked = styles.search(EMPTY_URL) !== -1;
+  // A name without folders: clean-css rebases @import URLs from the input's folder even with rebase off.
+  const out = minifier.minify({ [CLEAN_CSS_NAME]: { styles: marked ? styles.replace(EMPTY_URL, EMPTY_URL_MARK) : styles } });
+  const code = marked ? out.styles.split(EMPTY_URL_MARK).join('url()') : out.styles;
+  const problems = [...out.errors, ...out.warnings];
+  if (!wantMap || !out.sourceMap) return { code, problems };
+  const map = JSON.parse(String(out.sourceMap)) as SourceMap;
+  map.sources = map.sources.map((s) => (s === CLEAN_CSS_NAME ? name : s));
+  return { code, map, problems };
+}
+
+function repairError(input: MinifyInput, problems: string[]): ConvoyError {
+  const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(problems[0]!);
+  return new ConvoyError('E_MINIFY', `CSS that clean-css had to repair: ${problems.join('; ')}`, {
+    ...located(input, at ? Number(at[1]) : undefined, at ? Number(at[2]) + 1 : undefined),
+  });
+}
+
 /**
- * Whether every clean-css warning points into valid syntax clean-css 5 does not know (CSS
- * nesting, `@starting-style`, …) rather than into broken CSS: the code must parse, and each
- * warning must fall inside a rule that nests rules or inside an at-rule clean-css cannot read.
+ * clean-css warned: tells valid CSS it cannot read from broken CSS. The stylesheet is cut into
+ * top-level pieces; pieces without nesting or unknown at-rules go through clean-css again, and a
+ * warning there is real breakage (an E_MINIFY naming the line). Each modern piece is minified by
+ * lightningcss when installed, else kept as written. Undefined: nothing modern, so the warnings
+ * stand.
  */
-export function unsupportedSyntaxOnly(code: string, warnings: string[]): boolean {
+function minifyModern(input: MinifyInput, wantMap: boolean, sourcesContent: boolean): MinifiedCss | undefined {
   let root;
   try {
-    root = postcss.parse(code);
+    root = postcss.parse(input.code, { from: VIRTUAL + input.name.replace(MAP_SCHEME, ''), map: { prev: false } });
   } catch {
-    return false;
+    return undefined;
   }
-  const ranges: { from: [number, number]; to: [number, number] }[] = [];
-  const add = (node: ChildNode) => {
-    const s = node.source?.start;
-    const e = node.source?.end;
-    if (s && e) ranges.push({ from: [s.line, s.column], to: [e.line, e.column] });
-  };
-  root.walk((node) => {
-    if (node.type === 'atrule' && UNKNOWN_TO_CLEAN_CSS.test(node.name)) add(node);
-    if ((node.type === 'rule' || (node.type === 'atrule' && node.nodes)) && node.parent?.type === 'rule') {
-      // The outermost style rule holding a nested one: clean-css loses track up to its end.
-      let top: ChildNode = node.parent as ChildNode;
-      while (top.parent && top.parent.type === 'rule') top = top.parent as ChildNode;
-      add(top);
+  if (!root.nodes.some(isModern)) return undefined;
+  const pieces: { nodes: ChildNode[]; modern: boolean }[] = [];
+  for (const node of root.nodes) {
+    const modern = isModern(node);
+    const last = pieces[pieces.length - 1];
+    if (last && !last.modern && !modern) last.nodes.push(node);
+    else pieces.push({ nodes: [node], modern });
+  }
+  const lcss = lightningIfInstalled();
+  const outputs: { code: string; map?: SourceMap }[] = [];
+  let byLightning = 0;
+  let asIs = 0;
+  let firstWarning = '';
+  for (const piece of pieces) {
+    const start = piece.nodes[0]!.source!.start!;
+    const from = start.offset;
+    const to = piece.nodes[piece.nodes.length - 1]!.source!.end!.offset;
+    // Padding keeps every position equal to the input's: messages and maps need no shifting.
+    const padded = '\n'.repeat(start.line - 1) + ' '.repeat(start.column - 1) + input.code.slice(from, to);
+    const run = cleanCssRun(padded, input.name, wantMap);
+    if (!run.problems.length) {
+      outputs.push(run);
+      continue;
     }
+    if (!piece.modern) throw repairError(input, run.problems);
+    firstWarning ||= run.problems[0]!;
+    if (lcss) {
+      try {
+        const out = lcss.transform({ filename: input.name, code: Buffer.from(padded), minify: true, sourceMap: wantMap, targets: LIGHTNING_TARGETS });
+        const map = out.map ? (JSON.parse(Buffer.from(out.map).toString()) as SourceMap) : undefined;
+        if (map) map.sources = map.sources.map(() => input.name);
+        outputs.push({ code: Buffer.from(out.code).toString(), ...(map ? { map } : {}) });
+        byLightning++;
+        continue;
+      } catch {
+        // lightningcss refuses some valid legacy syntax (`*zoom` hacks): keep the piece as written.
+      }
+    }
+    const kept = postcss.root();
+    kept.raws.semicolon = true;
+    kept.append(piece.nodes.map((n) => n.clone()));
+    const res = kept.toResult(wantMap ? { to: VIRTUAL + 'out.css', map: { inline: false, annotation: false, sourcesContent: false } } : { map: false });
+    const map = wantMap ? (res.map.toJSON() as unknown as SourceMap) : undefined;
+    if (map) map.sources = map.sources.map(() => input.name);
+    outputs.push({ code: res.css.trim(), ...(map ? { map } : {}) });
+    asIs++;
+  }
+  const code = outputs.map((o) => o.code).join('\n');
+  const how = [byLightning ? `${byLightning} rule(s) minified with lightningcss` : '', asIs ? `${asIs} rule(s) served unminified` : ''].filter(Boolean).join(', ');
+  const fallback = `clean-css 5 cannot read valid CSS here (${firstWarning}); ${how}`;
+  if (!wantMap) return { code, fallback };
+  let line = 0;
+  const sections = outputs.map((o) => {
+    const piece = { line, map: o.map ?? identityMap(o.code, input.name) };
+    line += o.code.split('\n').length;
+    return piece;
   });
-  if (!ranges.length) return false;
-  const before = (a: [number, number], b: [number, number]) => a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]);
-  return warnings.every((w) => {
-    const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(w);
-    if (!at) return false;
-    const pos: [number, number] = [Number(at[1]), Number(at[2]) + 1];
-    return ranges.some((r) => before(r.from, pos) && before(pos, r.to));
-  });
+  const map = concatMaps(sections);
+  map.sourcesContent = map.sources.map(() => input.code);
+  return { ...finish(input, code, map, sourcesContent), fallback };
 }
 
 /**
  * Minifies CSS. clean-css repairs broken CSS and only *warns*; those warnings are failures here,
  * since the repaired output would not be what the author wrote. Valid CSS clean-css 5 cannot read
- * (nesting, `@starting-style`) is never refused: lightningcss minifies it when installed, else it
- * is served as it is; `fallback` says which, for the one warning the caller logs.
+ * (nesting, `@starting-style`) is never refused: lightningcss minifies those rules when installed,
+ * else they are served as written; `fallback` says which, for the one warning the caller logs.
  */
 export function minifyCss(input: MinifyInput, engine: Engines['css'] = 'clean-css', wantMap = true, sourcesContent = true): MinifiedCss {
   if (engine === 'lightningcss') {
@@ -173,37 +253,12 @@ export function minifyCss(input: MinifyInput, engine: Engines['css'] = 'clean-cs
       throw new ConvoyError('E_MINIFY', `CSS error: ${c.message}`, { ...located(input, c.loc?.line, c.loc?.column), cause });
     }
   }
-  const minifier = wantMap
-    ? (cleanCssMapped ??= new CleanCSS({ ...CLEAN_CSS_OPTIONS, sourceMap: true, sourceMapInlineSources: true }))
-    : (cleanCss ??= new CleanCSS(CLEAN_CSS_OPTIONS));
-  const marked = input.code.search(EMPTY_URL) !== -1;
-  const styles = marked ? input.code.replace(EMPTY_URL, EMPTY_URL_MARK) : input.code;
-  // A name without folders: clean-css rebases @import URLs from the input's folder even with rebase off.
-  const out = minifier.minify({ [CLEAN_CSS_NAME]: { styles } });
-  const problems = [...out.errors, ...out.warnings];
-  if (problems.length) {
-    if (!out.errors.length && unsupportedSyntaxOnly(input.code, out.warnings)) {
-      const why = `clean-css 5 cannot read valid CSS here (${out.warnings[0]})`;
-      const lcss = lightningIfInstalled();
-      if (lcss) {
-        try {
-          return { ...lightning(lcss, input, wantMap, sourcesContent), fallback: `${why}; minified with lightningcss instead` };
-        } catch {
-          // lightningcss refuses some valid legacy syntax (`*zoom` hacks): serve the file as it is.
-        }
-      }
-      const map = wantMap ? (input.map ?? identityMap(input.code, input.name, input.code)) : undefined;
-      return { code: input.code, ...(map ? { map } : {}), fallback: `${why}; served unminified` };
-    }
-    const first = problems[0]!;
-    const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(first);
-    throw new ConvoyError('E_MINIFY', `CSS that clean-css had to repair: ${problems.join('; ')}`, {
-      ...located(input, at ? Number(at[1]) : undefined, at ? Number(at[2]) + 1 : undefined),
-    });
+  const run = cleanCssRun(input.code, input.name, wantMap);
+  if (run.problems.length) {
+    const modern = minifyModern(input, wantMap, sourcesContent);
+    if (modern) return modern;
+    throw repairError(input, run.problems);
   }
-  const code = marked ? out.styles.split(EMPTY_URL_MARK).join('url()') : out.styles;
-  if (!wantMap || !out.sourceMap) return { code };
-  const map = JSON.parse(String(out.sourceMap)) as SourceMap;
-  map.sources = map.sources.map((s) => (s === CLEAN_CSS_NAME ? input.name : s));
-  return finish(input, code, map, sourcesContent);
+  if (!run.map) return { code: run.code };
+  return finish(input, run.code, run.map, sourcesContent);
 }

@@ -14,7 +14,7 @@ import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry
 import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
-export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
+export type BundleItem = { type: 'file'; rel: string; /** Declared encoding (`<script charset>`). */ charset?: string } | { type: 'inline'; code: string };
 
 /** How much to trust the manifest: `trust` answers from it, `check` compares input digests first. */
 export type Freshness = 'trust' | 'check';
@@ -71,8 +71,23 @@ export class Pipeline {
   /** How many warnings were raised (logged or not): lets callers tell a clean answer from a fallback. */
   warnings = 0;
 
+  /** The template (`pages/home.njk:12`) whose tag is being served, named by warnings raised meanwhile. */
+  private warnContext: string | undefined;
+
+  /** Runs `fn` with warnings prefixed by `where` (the template and line of the tag that asked). */
+  withWarnContext<T>(where: string, fn: () => T): T {
+    const outer = this.warnContext;
+    this.warnContext = where;
+    try {
+      return fn();
+    } finally {
+      this.warnContext = outer;
+    }
+  }
+
   /** Logs a warning once per distinct message. */
-  warn(message: string): void {
+  warn(text: string): void {
+    const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
     if (this.warned.has(message)) return;
     this.warned.add(message);
@@ -450,6 +465,15 @@ export class Pipeline {
         throw new ConvoyError('E_BUNDLE', `a ${kind} carpool cannot hold ${found.rel}`, { file: found.rel });
       }
       deps.add(found.abs);
+      if (item.charset && !/^utf-?8$/i.test(item.charset)) {
+        // A declared non-UTF-8 file is decoded by its label here, not shared with `convoy` tags.
+        const p = this.part(found.rel, found.abs, item.charset);
+        if (kind === 'js' && !combineOriginals) {
+          this.stats.minifies++;
+          return { ...p, ...minifyJs(p, this.config.engines.js, this.maps) };
+        }
+        return p;
+      }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
         const entry = this.asset(found.rel, 'check');

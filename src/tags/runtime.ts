@@ -128,8 +128,10 @@ export class Convoy {
    * `lookup` mode when the manifest cannot answer.
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
-    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
-    return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    // Warnings raised while building (a missing url() target) name the template too.
+    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return uncached();
+    return this.cached(`${tag}\0${path}`, acceptEncoding, uncached);
   }
 
   /**
@@ -220,11 +222,12 @@ export class Convoy {
    */
   carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
+    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
     // A body known only at render time: in production the same body always gives the same HTML.
     if (mode === 'render' && !c.debug && !c.scssRebuild && !c.coffeeRebuild) {
-      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
+      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, uncached);
     }
-    return this.carpoolUncached(kind, body, where, mode, acceptEncoding);
+    return uncached();
   }
 
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
