@@ -75,8 +75,10 @@ export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewrit
     }
     const out = ctx.resolveTarget(target.rel);
     if (out === undefined) {
-      ctx.warn(`${at}: url(${url}) names ${target.rel}, which is in no source root; left as it is`);
-      return undefined;
+      // In a file that moved (a bundle), the reference still names the URL it named before.
+      const moved = !absolute && ctx.outDir !== path.posix.dirname(fromRel) && !url.trim().startsWith('/');
+      ctx.warn(`${at}: url(${url}) names ${target.rel}, which is in no source root; ${moved ? 'kept pointing at the same URL' : 'left as it is'}`);
+      return moved ? relativeUrl(ctx.outDir, target.rel) + target.suffix : undefined;
     }
     return (absolute && ctx.absoluteUrl ? ctx.absoluteUrl(out) : relativeUrl(ctx.outDir, out)) + target.suffix;
   };
