@@ -1,4 +1,4 @@
-import postcss, { type ChildNode, type Root } from 'postcss';
+import postcss, { type AtRule, type ChildNode, type Root } from 'postcss';
 import valueParser from 'postcss-value-parser';
 import { ConvoyError } from '../errors.ts';
 import { rewriteUrls, urlTarget, type Locate, type UrlContext } from './css-urls.ts';
@@ -47,6 +47,39 @@ function locator(part: Part): Locate {
   };
 }
 
+/**
+ * The blocks that give inlined rules the meaning an `@import … layer(x) supports(y) media` had,
+ * outermost first: `@layer x {}` (anonymous `layer` → `@layer {}`), `@supports y {}`, `@media {}`.
+ */
+function importConditions(rest: valueParser.Node[], at: AtRule): AtRule[] {
+  const out: AtRule[] = [];
+  const args = [...rest];
+  while (args[0]?.type === 'space') args.shift();
+  let i = 0;
+  const skip = () => {
+    while (args[i]?.type === 'space') i++;
+  };
+  const first = args[0];
+  if (first && first.value.toLowerCase() === 'layer' && (first.type === 'word' || first.type === 'function')) {
+    const name = first.type === 'function' ? valueParser.stringify(first.nodes).trim() : '';
+    out.push(postcss.atRule({ name: 'layer', params: name, source: at.source }));
+    i++;
+  }
+  skip();
+  const cond = args[i];
+  if (cond && cond.type === 'function' && cond.value.toLowerCase() === 'supports') {
+    const inner = valueParser.stringify(cond.nodes).trim();
+    // supports(display: grid) holds a declaration, which @supports writes in parentheses.
+    const declaration = cond.nodes.some((n) => n.type === 'div' && n.value === ':');
+    out.push(postcss.atRule({ name: 'supports', params: declaration ? `(${inner})` : inner, source: at.source }));
+    i++;
+  }
+  skip();
+  const media = valueParser.stringify(args.slice(i)).trim();
+  if (media) out.push(postcss.atRule({ name: 'media', params: media, source: at.source }));
+  return out;
+}
+
 /** Counts of work done by joins, for tests that check large inputs cost linear time. */
 export const joinWork = { detached: 0 };
 
@@ -66,8 +99,9 @@ function detach(root: Root): ChildNode[] {
 /**
  * Joins stylesheets into one, keeping the cascade: url()s are rewritten for the output's folder,
  * local @imports inlined in place (wrapped in @media when they had a media list), a single
- * @charset kept at the top. Anything that cannot keep its meaning in one file (an external
- * @import after rules, @import with layer()/supports(), a cycle) refuses the join with E_BUNDLE.
+ * @charset kept at the top; an @import's layer()/supports()/media become @layer/@supports/@media
+ * blocks around what it inlines. Anything that cannot keep its meaning in one file (an external
+ * @import after rules, an @import left inside such a block, a cycle) refuses the join with E_BUNDLE.
  */
 export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joined {
   const inner = new Map<string, SourceMap>();
@@ -98,23 +132,32 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
     const out: ChildNode[] = [];
     for (const node of detach(root)) {
       if (node.type === 'atrule' && node.name.toLowerCase() === 'import' && ctx.inlineImports) {
-        const args = valueParser(node.params).nodes.filter((n) => n.type !== 'space');
-        const first = args[0];
+        // Spaces stay in `rest`: a media query needs them (`screen and (…)`).
+        const all = valueParser(node.params).nodes;
+        const at = all.findIndex((n) => n.type !== 'space');
+        const first = all[at];
+        const rest = all.slice(at + 1);
         const url = first?.type === 'string' ? first.value : first?.type === 'function' && first.value.toLowerCase() === 'url' ? first.nodes[0]?.value : undefined;
-        const conditions = valueParser.stringify(args.slice(1)).trim();
+        const conditions = valueParser.stringify(rest).trim();
         const target = url === undefined ? undefined : urlTarget(url, part.rel, ctx.staticPath);
         const line = node.source?.start?.line;
         if (target && target !== 'escapes') {
-          if (/\b(layer|supports)\b/i.test(conditions) || /^layer\b/i.test(conditions)) {
-            throw new ConvoyError('E_BUNDLE', `@import ${node.params} uses layer()/supports(), which a joined file cannot express`, { file: part.rel, line });
-          }
           const imported = ctx.loadCss(target.rel);
           const nodes = collect(imported, [...stack, part.rel]);
-          if (conditions) {
-            const media = postcss.atRule({ name: 'media', params: conditions, source: node.source });
-            media.raws.semicolon = true;
-            media.append(nodes);
-            out.push(media);
+          const wrappers = importConditions(rest, node);
+          if (wrappers.length) {
+            // Browsers ignore an @import inside a block: such a file cannot be wrapped.
+            const inner = nodes.find((n) => n.type === 'atrule' && n.name.toLowerCase() === 'import');
+            if (inner) {
+              throw new ConvoyError('E_BUNDLE', `${target.rel} keeps an @import (${(inner as AtRule).params}) that cannot sit inside the @${wrappers[0]!.name} its @import ${conditions} needs`, { file: part.rel, line });
+            }
+            let content: ChildNode[] = nodes;
+            for (const wrapper of [...wrappers].reverse()) {
+              wrapper.raws.semicolon = true;
+              wrapper.append(content);
+              content = [wrapper];
+            }
+            out.push(content[0]!);
           } else {
             // No spread: an imported file may hold more rules than call arguments allow.
             for (const n of nodes) out.push(n);

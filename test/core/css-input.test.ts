@@ -278,3 +278,22 @@ test('a missing url() target: the warning names the stylesheet and line, and the
   assert.equal(logger.warnings.length, 1, logger.warnings.join('\n'));
   assert.match(logger.warnings[0]!, /^page\.njk:2: css\/a\.css:4: url\(\.\.\/img\/gone\.png\) names img\/gone\.png, which is in no source root/);
 });
+
+test("a bundle inlines @import … layer() supports() media as @layer/@supports/@media blocks (Django's import.css)", () => {
+  const { p, read, dir } = project({
+    'static/a.css': '.a { color: red; }\n',
+    'static/m.css': '@import url(a.css) layer;\n@import "a.css" layer(x.y) supports(display: grid) screen and (min-width: 10px), print;\n@import url(a.css) supports((not (display: grid)) and (display: flex))\n  screen and (width <= 400px);',
+    'static/ext.css': '@import url("https://fonts.example.com/x.css");\n.e { color: blue; }\n',
+    'static/wraps-ext.css': '@import url(ext.css) layer(fonts);\n',
+  });
+  assert.equal(
+    read(p.bundle('css', [{ type: 'file', rel: 'm.css' }]).path),
+    '@layer{.a{color:red}}@layer x.y{@supports (display:grid){@media screen and (min-width:10px),print{.a{color:red}}}}' +
+      '@supports (not (display:grid)) and (display:flex){@media screen and (width <= 400px){.a{color:red}}}',
+  );
+  // An external @import would end up inside @layer, where browsers ignore it: refused, named.
+  const err = errorOf(() => p.bundle('css', [{ type: 'file', rel: 'wraps-ext.css' }]));
+  assert.equal(err.code, 'E_BUNDLE');
+  assert.equal(err.file, 'wraps-ext.css');
+  assert.ok(dir);
+});
