@@ -147,9 +147,9 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
           const wrappers = importConditions(rest, node);
           if (wrappers.length) {
             // Browsers ignore an @import inside a block: such a file cannot be wrapped.
-            const inner = nodes.find((n) => n.type === 'atrule' && n.name.toLowerCase() === 'import');
-            if (inner) {
-              throw new ConvoyError('E_BUNDLE', `${target.rel} keeps an @import (${(inner as AtRule).params}) that cannot sit inside the @${wrappers[0]!.name} its @import ${conditions} needs`, { file: part.rel, line });
+            const kept = nodes.find((n) => n.type === 'atrule' && n.name.toLowerCase() === 'import');
+            if (kept) {
+              throw new ConvoyError('E_BUNDLE', `${target.rel} keeps an @import (${(kept as AtRule).params}) that cannot sit inside the @${wrappers[0]!.name} its @import ${conditions} needs`, { file: part.rel, line });
             }
             let content: ChildNode[] = nodes;
             for (const wrapper of [...wrappers].reverse()) {

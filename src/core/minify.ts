@@ -200,7 +200,10 @@ function minifyModern(input: MinifyInput, wantMap: boolean, sourcesContent: bool
       continue;
     }
     if (!piece.modern) throw repairError(input, run.problems);
-    firstWarning ||= run.problems[0]!;
+    if (!firstWarning) {
+      const where = located(input, start.line, start.column);
+      firstWarning = `${where.file}${where.line ? `:${where.line}` : ''}: ${run.problems[0]!}`;
+    }
     if (lcss) {
       try {
         const out = lcss.transform({ filename: input.name, code: Buffer.from(padded), minify: true, sourceMap: wantMap, targets: LIGHTNING_TARGETS });
