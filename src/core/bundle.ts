@@ -130,7 +130,17 @@ export function joinCss(parts: Part[], ctx: CssJoinContext, wantMap = true): Joi
     });
     rewriteUrls(root, part.rel, ctx, !ctx.inlineImports, locator(part));
     const out: ChildNode[] = [];
+    // Whether this file had a rule before: browsers ignore any @import after one (only @charset
+    // and `@layer a, b;` statements may precede), so the bundle leaves such an @import out too.
+    let ruleBefore = false;
     for (const node of detach(root)) {
+      if (node.type === 'atrule' && node.name.toLowerCase() === 'import' && ctx.inlineImports && ruleBefore) {
+        ctx.warn(`${part.rel}:${node.source?.start?.line ?? '?'}: @import ${node.params} follows other rules, so browsers ignore it; left out of the bundle too`);
+        continue;
+      }
+      if (node.type !== 'comment' && !(node.type === 'atrule' && (node.name.toLowerCase() === 'import' || (node.name.toLowerCase() === 'layer' && !node.nodes)))) {
+        ruleBefore = true;
+      }
       if (node.type === 'atrule' && node.name.toLowerCase() === 'import' && ctx.inlineImports) {
         // Spaces stay in `rest`: a media query needs them (`screen and (…)`).
         const all = valueParser(node.params).nodes;

@@ -297,3 +297,14 @@ test("a bundle inlines @import … layer() supports() media as @layer/@supports/
   assert.equal(err.file, 'wraps-ext.css');
   assert.ok(dir);
 });
+
+test('an @import after other rules, which browsers ignore, is left out of the bundle too, with a warning', () => {
+  const { p, read, logger } = project({
+    'static/a.css': '.a { color: red; }\n',
+    'static/late.css': '@layer base;\n@import url(a.css);\n.late { color: blue; }\n@import url(a.css) screen;\n',
+  });
+  // The first @import (after only a layer statement) applies; the second does not, in either form.
+  assert.equal(read(p.bundle('css', [{ type: 'file', rel: 'late.css' }]).path), '@layer base;.a{color:red}.late{color:#00f}');
+  assert.equal(logger.warnings.length, 1);
+  assert.match(logger.warnings[0]!, /late\.css:4: @import url\(a\.css\) screen follows other rules, so browsers ignore it/);
+});
