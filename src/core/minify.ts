@@ -154,10 +154,15 @@ function cleanCssRun(styles: string, name: string, wantMap: boolean): { code: st
   return { code, map, problems };
 }
 
-function repairError(input: MinifyInput, problems: string[]): ConvoyError {
+/** A position in a slice of the input (1-based line, 1-based column) → the same in the input. */
+type Shift = (line: number, column: number) => { line: number; column: number };
+const NO_SHIFT: Shift = (line, column) => ({ line, column });
+
+function repairError(input: MinifyInput, problems: string[], shift: Shift = NO_SHIFT): ConvoyError {
   const at = /at (?:[^ ]*:)?(\d+):(\d+)/.exec(problems[0]!);
+  const pos = at ? shift(Number(at[1]), Number(at[2]) + 1) : undefined;
   return new ConvoyError('E_MINIFY', `CSS that clean-css had to repair: ${problems.join('; ')}`, {
-    ...located(input, at ? Number(at[1]) : undefined, at ? Number(at[2]) + 1 : undefined),
+    ...located(input, pos?.line, pos?.column),
   });
 }
 
@@ -188,27 +193,31 @@ function minifyModern(input: MinifyInput, wantMap: boolean, sourcesContent: bool
   let byLightning = 0;
   let asIs = 0;
   let firstWarning = '';
-  for (const piece of pieces) {
+  for (const [k, piece] of pieces.entries()) {
     const start = piece.nodes[0]!.source!.start!;
-    const from = start.offset;
-    const to = piece.nodes[piece.nodes.length - 1]!.source!.end!.offset;
-    // Padding keeps every position equal to the input's: messages and maps need no shifting.
-    const padded = '\n'.repeat(start.line - 1) + ' '.repeat(start.column - 1) + input.code.slice(from, to);
-    const run = cleanCssRun(padded, input.name, wantMap);
+    const text = input.code.slice(start.offset, piece.nodes[piece.nodes.length - 1]!.source!.end!.offset);
+    // Positions in the slice, and maps of it, are moved to the input's (linear: no padding).
+    const shift: Shift = (line, column) => ({ line: start.line + line - 1, column: line === 1 ? start.column - 1 + column : column });
+    const sliceName = `${MAP_SCHEME}__slice_${k}__`;
+    const toInput = (map: SourceMap | undefined) =>
+      map && chainMaps(map, new Map([[sliceName, identityMap(text, input.name, undefined, { line: start.line - 1, column: start.column - 1 })]]), false);
+    const run = cleanCssRun(text, sliceName, wantMap);
     if (!run.problems.length) {
-      outputs.push(run);
+      const map = toInput(run.map);
+      outputs.push({ code: run.code, ...(map ? { map } : {}) });
       continue;
     }
-    if (!piece.modern) throw repairError(input, run.problems);
+    if (!piece.modern) throw repairError(input, run.problems, shift);
     if (!firstWarning) {
       const where = located(input, start.line, start.column);
       firstWarning = `${where.file}${where.line ? `:${where.line}` : ''}: ${run.problems[0]!}`;
     }
     if (lcss) {
       try {
-        const out = lcss.transform({ filename: input.name, code: Buffer.from(padded), minify: true, sourceMap: wantMap, targets: LIGHTNING_TARGETS });
-        const map = out.map ? (JSON.parse(Buffer.from(out.map).toString()) as SourceMap) : undefined;
-        if (map) map.sources = map.sources.map(() => input.name);
+        const out = lcss.transform({ filename: sliceName, code: Buffer.from(text), minify: true, sourceMap: wantMap, targets: LIGHTNING_TARGETS });
+        const raw = out.map ? (JSON.parse(Buffer.from(out.map).toString()) as SourceMap) : undefined;
+        if (raw) raw.sources = raw.sources.map(() => sliceName);
+        const map = toInput(raw);
         outputs.push({ code: Buffer.from(out.code).toString(), ...(map ? { map } : {}) });
         byLightning++;
         continue;

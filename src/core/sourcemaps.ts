@@ -58,8 +58,11 @@ export function portableSources(map: SourceMap, root: string, fromDir = root): S
   return { ...rest, sources };
 }
 
-/** An identity map naming `source`: every line of `code` maps to itself, token by token. */
-export function identityMap(code: string, source: string, content?: string): SourceMap {
+/**
+ * An identity map naming `source`: every line of `code` maps to itself, token by token; with
+ * `offset` (0-based), `code` is a slice of `source` starting at that line and column.
+ */
+export function identityMap(code: string, source: string, content?: string, offset = { line: 0, column: 0 }): SourceMap {
   // Segments at every token start keep columns exact for any identifier a consumer looks up.
   let mappings = '';
   let prevCol = 0;
@@ -73,10 +76,12 @@ export function identityMap(code: string, source: string, content?: string): Sou
     let m: RegExpExecArray | null;
     while ((m = re.exec(lines[line]!))) {
       const col = m.index;
-      mappings += (first ? '' : ',') + vlq(col - genCol) + vlq(0) + vlq(line - prevLine) + vlq(col - prevCol);
+      const srcLine = line + offset.line;
+      const srcCol = col + (line === 0 ? offset.column : 0);
+      mappings += (first ? '' : ',') + vlq(col - genCol) + vlq(0) + vlq(srcLine - prevLine) + vlq(srcCol - prevCol);
       genCol = col;
-      prevLine = line;
-      prevCol = col;
+      prevLine = srcLine;
+      prevCol = srcCol;
       first = false;
     }
   }

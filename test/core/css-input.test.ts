@@ -12,6 +12,7 @@ import { decodeSource } from '../../src/core/decode.ts';
 import { install } from '../../src/index.ts';
 import { ConvoyError } from '../../src/errors.ts';
 import { memoryLogger, tmpDir, write } from '../helpers.ts';
+import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 
 function project(files: Record<string, string | Buffer>, extra: ConvoyOptions = {}) {
   const dir = tmpDir();
@@ -108,6 +109,41 @@ test('broken CSS is still refused with the file and line, nested or not', () => 
   const nested = errorOf(() => p.asset('css/broken-nested.css'));
   assert.equal(nested.code, 'E_MINIFY');
   assert.equal(nested.line, 4);
+});
+
+test('beside valid nesting, broken CSS is still refused at its own line; maps of the fallback land on the source lines', () => {
+  const { p, dir } = project(
+    {
+      'static/css/mixed-bad.css': '.ok { color: red; }
+.n {
+  & .x { color: blue; }
+}
+.bad { background: url(x.png; }
+',
+      'static/css/mixed-good.css': '.first { color: red; }
+.n {
+  & .x { color: blue; }
+}
+
+.after { color: green; }
+',
+    },
+    { sourceMaps: true },
+  );
+  const err = errorOf(() => p.asset('css/mixed-bad.css'));
+  assert.equal(err.code, 'E_MINIFY');
+  assert.equal(err.line, 5);
+  const entry = p.asset('css/mixed-good.css');
+  const code = fs.readFileSync(path.join(dir, 'out', entry.path), 'utf8');
+  const map = new TraceMap(JSON.parse(fs.readFileSync(path.join(dir, 'out', entry.map!), 'utf8')));
+  const lines = code.split('\n');
+  const find = (needle: string) => {
+    const line = lines.findIndex((l) => l.includes(needle));
+    return originalPositionFor(map, { line: line + 1, column: lines[line]!.indexOf(needle) });
+  };
+  assert.deepEqual([find('.after').source, find('.after').line], ['static/css/mixed-good.css', 6]);
+  assert.equal(find('.first').line, 1);
+  assert.equal(find('.n .x').line, 3);
 });
 
 test('a sourceMappingURL inside a source never dangles: ours replaces it, or it is dropped', () => {
