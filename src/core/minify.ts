@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postcss, { type ChildNode } from 'postcss';
 import { minify_sync as terserMinify } from 'terser';
 import CleanCSS from 'clean-css';
 import { ConvoyError } from '../errors.ts';
 import type { Engines } from '../config.ts';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { MAP_SCHEME, chainMaps, concatMaps, displayName, identityMap, type SourceMap } from './sourcemaps.ts';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import postcss, { type ChildNode } from 'postcss';
 
 /** The original file and line of a position in `input`, through its map when it has one. */
 function located(input: MinifyInput, line?: number, column?: number): { file: string; line?: number; column?: number } {
