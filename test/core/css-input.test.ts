@@ -114,19 +114,8 @@ test('broken CSS is still refused with the file and line, nested or not', () => 
 test('beside valid nesting, broken CSS is still refused at its own line; maps of the fallback land on the source lines', () => {
   const { p, dir } = project(
     {
-      'static/css/mixed-bad.css': '.ok { color: red; }
-.n {
-  & .x { color: blue; }
-}
-.bad { background: url(x.png; }
-',
-      'static/css/mixed-good.css': '.first { color: red; }
-.n {
-  & .x { color: blue; }
-}
-
-.after { color: green; }
-',
+      'static/css/mixed-bad.css': '.ok { color: red; }\n.n {\n  & .x { color: blue; }\n}\n.bad { background: url(x.png; }\n',
+      'static/css/mixed-good.css': '.first { color: red; }\n.n {\n  & .x { color: blue; }\n}\n\n.after { color: green; }\n',
     },
     { sourceMaps: true },
   );
