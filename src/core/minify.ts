@@ -244,7 +244,10 @@ function minifyModern(input: MinifyInput, wantMap: boolean, sourcesContent: bool
     line += o.code.split('\n').length;
     return piece;
   });
-  const map = concatMaps(sections);
+  // A sectioned map repeats the one source per section; a pass through remapping names it once,
+  // so chaining to the input's map below loads that map once, not once per piece (which was
+  // quadratic: 4000 pieces ran out of memory).
+  const map = chainMaps(concatMaps(sections), new Map(), false);
   map.sourcesContent = map.sources.map(() => input.code);
   return { ...finish(input, code, map, sourcesContent), fallback };
 }

@@ -334,3 +334,15 @@ test('an @import after other rules, which browsers ignore, is left out of the bu
   assert.equal(logger.warnings.length, 1);
   assert.match(logger.warnings[0]!, /late\.css:4: @import url\(a\.css\) screen follows other rules, so browsers ignore it/);
 });
+
+test('a large stylesheet alternating nested and flat rules, with maps, stays linear (one load of its map, not one per piece)', () => {
+  // 4000 pieces: chaining each piece to the input's map separately ran out of memory.
+  const rules = Array.from({ length: 4000 }, (_, i) => (i % 2 ? `.p${i} { color: red; & .c { color: blue; } }` : `.q${i} { margin: 0 auto; }`));
+  const { p, dir, logger } = project({ 'static/css/nested.css': rules.join('\n') }, { sourceMaps: true });
+  const entry = p.asset('css/nested.css');
+  const map = JSON.parse(fs.readFileSync(path.join(dir, 'out', entry.map!), 'utf8')) as { sources: string[] };
+  assert.deepEqual(map.sources, ['static/css/nested.css']);
+  assert.ok(fs.readFileSync(path.join(dir, 'out', entry.path), 'utf8').includes('.p3999 .c{color:#00f}'));
+  assert.equal(logger.warnings.length, 1);
+  assert.match(logger.warnings[0]!, /2000 rule\(s\) minified with lightningcss/);
+});
