@@ -9,7 +9,9 @@ export type ConvoyErrorCode =
   | 'E_ENCODING' // a source's bytes are not in the encoding it declares (or UTF-8)
   | 'E_TEMPLATE' // a tag is used wrongly in a template
   | 'E_NOT_DECLARED' // `require` names an asset that no declared bundle holds
-  | 'E_WRITE'; // the storage could not write an output
+  | 'E_WRITE' // the storage could not write an output
+  | 'E_PUBLISH' // the bucket refused or failed a publish/prune request
+  | 'E_DEPENDENCY'; // an optional package a feature needs is not installed
 
 /** Where in a file a problem was found (1-based line and column). */
 export interface ConvoyErrorInit {
