@@ -252,18 +252,13 @@ export class Pipeline {
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
-<<<<<<< HEAD
-  private part(rel: string, abs: string, charset?: string): Part & { dependencies: string[] } {
-    const loaded = this.load(rel, abs, charset);
-=======
   /** Source roots mounted at the top (a prefixed root's files have other names than Sass would use), then `sass.loadPaths`. */
   private sassLoadPaths(): string[] {
     return [...this.config.sourceRoots.filter((r) => !r.prefix).map((r) => r.dir), ...this.config.sass.loadPaths];
   }
 
-  private part(rel: string, abs: string): Part & { dependencies: string[] } {
-    const loaded = this.load(rel, abs);
->>>>>>> main
+  private part(rel: string, abs: string, charset?: string): Part & { dependencies: string[] } {
+    const loaded = this.load(rel, abs, charset);
     return { rel, name: loaded.name, code: loaded.code, ...(loaded.map ? { map: loaded.map } : {}), dependencies: loaded.dependencies };
   }
 
@@ -504,7 +499,9 @@ export class Pipeline {
         throw new ConvoyError('E_BUNDLE', `a ${kind} carpool cannot hold ${found.rel}`, { file: found.rel });
       }
       deps.add(found.abs);
-<<<<<<< HEAD
+      if (kind === 'js' && this.isModule(found.rel)) {
+        throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
+      }
       if (item.charset && !/^utf-?8$/i.test(item.charset)) {
         // A declared non-UTF-8 file is decoded by its label here, not shared with `convoy` tags.
         const p = this.part(found.rel, found.abs, item.charset);
@@ -513,10 +510,6 @@ export class Pipeline {
           return { ...p, ...minifyJs(p, this.config.engines.js, this.maps) };
         }
         return p;
-=======
-      if (kind === 'js' && this.isModule(found.rel)) {
-        throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
->>>>>>> main
       }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
