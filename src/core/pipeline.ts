@@ -88,12 +88,12 @@ export class Pipeline {
     }
   }
 
-  /** Logs a warning once per distinct message. */
+  /** Logs a warning once per cause (its text), naming the template of the first tag that met it. */
   warn(text: string): void {
     const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
-    if (this.warned.has(message)) return;
-    this.warned.add(message);
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
     this.config.logger.warn(message);
   }
 
