@@ -2,8 +2,7 @@
  * Django's ManifestStaticFilesStorage tests (tests/staticfiles_tests/test_storage.py, class
  * TestHashedFiles and neighbours), ported case by case onto our real pipeline: `convoy build` is
  * collectstatic, the `convoy` tag is `{% static %}`, and the inputs under test/peers/django/ are
- * Django's own (see test/peers/NOTICE). Only the CSS/JS-content cases are here; the tag-argument
- * cases (`path/`, `?query`, `#fragment` on a tag argument) belong with the tag work of #11.
+ * Django's own (see test/peers/NOTICE): the cases about CSS/JS content and tag arguments.
  *
  * Deliberate differences, asserted explicitly rather than skipped:
  * - Names: `<stem>.<12 hex of MD5 of the served, minified bytes>.cmin.<ext>` instead of Django's
@@ -63,6 +62,43 @@ before(async () => {
 function hashedName(stem: string, ext: string, minified = true): RegExp {
   return new RegExp(`${stem.replace(/[.]/g, '\\.')}\\.${H}${minified ? '\\.cmin' : ''}\\.${ext}`);
 }
+
+test('test_template_tag_return', () => {
+  // assertStaticRaises: Django raises ValueError; a tag here logs the failure (naming the file)
+  // and prints the unprocessed URL, so the page keeps working (DESIGN §4; `strict` throws).
+  const logger = memoryLogger();
+  const env = new nunjucks.Environment();
+  install(env, { root: documents.dir, sources: ['static'], staticRoot: 'public', templates: [], logger });
+  assert.equal(env.renderString("{% convoy 'does/not/exist.png' %}", {}), '/static/does/not/exist.png');
+  assert.ok(logger.warnings.some((w) => /does\/not\/exist\.png: not found/.test(w)), logger.warnings.join('\n'));
+  const strict = new nunjucks.Environment();
+  install(strict, { root: documents.dir, sources: ['static'], staticRoot: 'public', templates: [], strict: true, logger: memoryLogger() });
+  assert.throws(() => strict.renderString("{% convoy 'does/not/exist.png' %}", {}), /E_NOT_FOUND/);
+  // Not minified: the same hash as Django's.
+  assert.equal(documents.hashedFilePath('test/file.txt'), 'test/file.dad0999e4f8f.txt');
+  const asvar = new nunjucks.Environment();
+  install(asvar, { root: documents.dir, sources: ['static'], staticRoot: 'public', templates: [], logger: memoryLogger() });
+  assert.equal(asvar.renderString("{% convoy 'test/file.txt' as u %}[{{ u }}]", {}), '[/static/test/file.dad0999e4f8f.txt]');
+  assert.match(documents.hashedFilePath('cached/styles.css'), /^cached\/styles\.[0-9a-f]{12}\.cmin\.css$/);
+  assert.equal(documents.hashedFilePath('path/'), 'path/');
+  assert.equal(documents.hashedFilePath('path/?query'), 'path/?query');
+});
+
+test('test_path_with_querystring', () => {
+  const relpath = documents.hashedFilePath('cached/styles.css?spam=eggs');
+  assert.match(relpath, /^cached\/styles\.[0-9a-f]{12}\.cmin\.css\?spam=eggs$/);
+  const content = documents.open(relpath.replace(/\?.*$/, ''));
+  assert.ok(!content.includes('cached/other.css'));
+  assert.ok(content.includes('other.d41d8cd98f00.cmin.css'));
+});
+
+test('test_path_with_fragment', () => {
+  const relpath = documents.hashedFilePath('cached/styles.css#eggs');
+  assert.match(relpath, /^cached\/styles\.[0-9a-f]{12}\.cmin\.css#eggs$/);
+  const content = documents.open(relpath.replace(/#.*$/, ''));
+  assert.ok(!content.includes('cached/other.css'));
+  assert.ok(content.includes('other.d41d8cd98f00.cmin.css'));
+});
 
 test('test_template_tag_simple_content', () => {
   const relpath = documents.hashedFilePath('cached/styles.css');
