@@ -96,12 +96,16 @@ export interface ConvoyOptions {
   maxAge?: number;
   /** Where warnings go; default: stderr, once per cause. */
   logger?: Logger;
+  /** Distinct warnings (and remembered failures) kept to say each once; the oldest is forgotten past it. */
+  maxWarnings?: number;
+  /** Bundles one process builds during requests; past it, carpools print their individual tags (one warning). */
+  maxRequestBundles?: number;
 }
 
 /** Every option filled in, paths absolute. */
 export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
+type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -135,6 +139,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
   maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
   logger: { kind: 'logger' },
+  maxWarnings: { kind: 'count', env: 'CONVOY_MAX_WARNINGS' },
+  maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -181,6 +187,7 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = parseBool(name, raw);
         break;
       case 'number':
+      case 'count':
         if (!/^\d+$/.test(raw.trim())) fail(name, 'a whole number', raw);
         out[option] = Number(raw);
         break;
@@ -221,6 +228,9 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
     case 'boolean':
       if (typeof value !== 'boolean') fail(option, 'true or false', value);
       break;
+    case 'count':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a whole number ≥ 1', value);
+      break;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a number of seconds ≥ 0', value);
       break;
@@ -252,11 +262,12 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
   }
 }
 
-/** A logger that writes to stderr and says each distinct message once. */
-export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console): Logger {
+/** A logger that writes to stderr and says each distinct message once (remembering at most `limit`, oldest forgotten first). */
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, limit = 1000): Logger {
   const seen = new Set<string>();
   const once = (fn: (m: string) => void) => (m: string) => {
     if (seen.has(m)) return;
+    if (seen.size >= limit) seen.delete(seen.values().next().value!);
     seen.add(m);
     fn(m);
   };
@@ -309,6 +320,8 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     integrity: options.integrity ?? false,
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
-    logger: options.logger ?? onceLogger(),
+    logger: options.logger ?? onceLogger(console, options.maxWarnings ?? 1000),
+    maxWarnings: options.maxWarnings ?? 1000,
+    maxRequestBundles: options.maxRequestBundles ?? 200,
   };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { ConvoyError, messageOf } from '../errors.ts';
 import type { ConvoyConfig } from '../config.ts';
 import { compilerFor } from '../core/compilers.ts';
@@ -40,6 +41,30 @@ export class ConvoyUrl extends String {
 /** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
 class NotStatic extends Error {}
 
+/** Handles with request-time builds not yet saved: flushed before the process ends. */
+const unsaved = new Set<Convoy>();
+let exitHooked = false;
+
+function flushAll(): void {
+  for (const convoy of [...unsaved]) convoy.flush();
+}
+
+/**
+ * Saves request-time builds when the process ends: on `exit`, and on SIGINT/SIGTERM/SIGHUP, after
+ * which the signal is raised again when nobody else handles it, so the process still ends as it would.
+ */
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', flushAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      flushAll();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
 const fill = (template: string, url: string, integrityAttrs: string, extra: Record<string, string>): string => {
   let out = template.replace(/%s/g, url);
   const extraAttrs = Object.entries(extra)
@@ -67,11 +92,60 @@ export class Convoy {
   /** Production answers for tags with render-time arguments: one map lookup each after the first. */
   private readonly printedCache = new Map<string, unknown>();
   private cachedManifest: unknown;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bundles built during requests by this handle (limited by `maxRequestBundles`). */
+  requestBundles = 0;
+  private bundleLimitSaid = false;
 
   constructor(
     readonly config: ConvoyConfig,
     readonly pipeline: Pipeline,
   ) {}
+
+  /** Real work done so far: a change means a request built something worth saving. */
+  private workMark(): number {
+    const s = this.pipeline.stats;
+    return s.compiles + s.minifies + s.bundles + s.writes;
+  }
+
+  /** Runs a render-time step; what it built reaches the manifest on disk within a second. */
+  private persisting<T>(mode: ResolveMode, step: () => T): T {
+    if (mode !== 'render') return step();
+    const mark = this.workMark();
+    try {
+      return step();
+    } finally {
+      if (this.workMark() !== mark) this.persistSoon();
+    }
+  }
+
+  /** Schedules a save off the render path (an unref'd timer, so it never keeps the process alive). */
+  private persistSoon(): void {
+    if (this.config.debug) return;
+    unsaved.add(this);
+    hookExit();
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.flush(), 1000);
+    this.saveTimer.unref?.();
+  }
+
+  /**
+   * Saves what requests built, merged under the lock with what other processes saved. Called by
+   * the timer, before the process exits, and by anyone who wants it now (tests, graceful shutdown).
+   */
+  flush(): boolean {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    unsaved.delete(this);
+    // The outputs are gone with their folder (a removed temp dir): nothing to name.
+    if (!fs.existsSync(this.config.staticRoot)) return false;
+    try {
+      return this.pipeline.save();
+    } catch (err) {
+      this.config.logger.error(`could not save the manifest: ${messageOf(err)}`);
+      return false;
+    }
+  }
 
   /** Whether answers can be kept: production with rebuilds off, where the manifest does not change. */
   private cacheable(tag: UrlTag): boolean {
@@ -128,8 +202,8 @@ export class Convoy {
    * `lookup` mode when the manifest cannot answer.
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
-    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
-    return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.persisting(mode, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.persisting(mode, () => this.resolveUncached(tag, path, where, mode, acceptEncoding)));
   }
 
   /**
@@ -156,13 +230,13 @@ export class Convoy {
       const err = new ConvoyError('E_TEMPLATE', `${tag} needs a path, got ${JSON.stringify(path) ?? String(path)}`, { file: where.template, line: where.line });
       if (mode === 'lookup') return undefined;
       this.fail(where, tag, err);
-      return { url: '' };
+      return mode === 'build' ? undefined : { url: '' };
     }
     if (tag !== 'convoy' && compilerFor(path) !== tag) {
       const err = new ConvoyError('E_TEMPLATE', `the ${tag} tag takes .${tag === 'scss' ? 'scss/.sass' : 'coffee'} files, not ${path}`, { file: where.template, line: where.line });
       if (mode === 'lookup') return undefined;
       this.fail(where, tag, err);
-      return { url: c.staticUrl + path };
+      return mode === 'build' ? undefined : { url: c.staticUrl + path };
     }
     try {
       if (tag === 'convoy') {
@@ -189,6 +263,8 @@ export class Convoy {
       if (err instanceof NotStatic) return undefined;
       if (mode === 'lookup') return undefined;
       this.fail(where, `${tag} '${path}'`, err);
+      // The scan reports the tag as not prebuilt (the build fails); a render falls back.
+      if (mode === 'build') return undefined;
       return this.fallbackUrl(tag, path);
     }
   }
@@ -222,9 +298,9 @@ export class Convoy {
     const c = this.config;
     // A body known only at render time: in production the same body always gives the same HTML.
     if (mode === 'render' && !c.debug && !c.scssRebuild && !c.coffeeRebuild) {
-      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
+      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.persisting(mode, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding)));
     }
-    return this.carpoolUncached(kind, body, where, mode, acceptEncoding);
+    return this.persisting(mode, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
   }
 
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
@@ -251,13 +327,27 @@ export class Convoy {
           const rebuild = c.debug || c.scssRebuild || c.coffeeRebuild || mode === 'build';
           entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
           if (!entry && (rebuild || c.carpoolCombineDuringRequest)) {
-            this.pipeline.fastCompression = mode === 'render';
-            entry = this.pipeline.bundle(kind, items, 'check');
+            if (mode === 'render' && this.requestBundles >= c.maxRequestBundles) {
+              // Bodies that vary per request would otherwise fill the disk: individual tags from here on.
+              if (!this.bundleLimitSaid) {
+                this.bundleLimitSaid = true;
+                this.config.logger.warn(
+                  `${where.template}:${where.line}: ${c.maxRequestBundles} bundles were built during requests (maxRequestBundles): further new carpools print their individual tags until the next \`convoy build --parse-templates\` or restart`,
+                );
+              }
+            } else {
+              this.pipeline.fastCompression = mode === 'render';
+              const before = this.pipeline.stats.bundles;
+              entry = this.pipeline.bundle(kind, items, 'check');
+              if (mode === 'render' && this.pipeline.stats.bundles !== before) this.requestBundles++;
+            }
           }
         }
       } catch (err) {
         if (mode === 'lookup') return undefined;
         this.fail(where, `carpool ${kind}`, err);
+        // The scan reports the block as not prebuilt (the build fails); a render falls back.
+        if (mode === 'build') return undefined;
       }
       if (!entry) {
         html += individual(run);
