@@ -8,8 +8,16 @@ import { ConvoyError } from '../errors.ts';
 export function writeFileAtomic(target: string, bytes: Buffer | string): void {
   const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(tmp, bytes);
+    for (let attempt = 1; ; attempt++) {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      try {
+        fs.writeFileSync(tmp, bytes);
+        break;
+      } catch (err) {
+        // `convoy clean` removed the (empty) folder between mkdir and write: make it again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+      }
+    }
     fs.renameSync(tmp, target);
   } catch (cause) {
     fs.rmSync(tmp, { force: true });
