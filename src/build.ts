@@ -195,7 +195,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
     }
     for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
-    for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
+    for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}: could not be prebuilt (see the warning above)`);
   }
 
   const scanMs = performance.now() - scanStarted;

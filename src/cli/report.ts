@@ -45,7 +45,7 @@ export function summarize(report: BuildReport, verbose: boolean): string[] {
         (count('dynamic') ? `, ${count('dynamic')} left to render time` : ''),
     );
     for (const e of ev.filter((x) => x.status === 'dynamic')) lines.push(`not prebuilt: ${e.template}:${e.line}: ${e.detail}`);
-    for (const e of ev.filter((x) => x.status === 'failed')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
+    for (const e of ev.filter((x) => x.status === 'failed')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}`);
     for (const p of report.scan.problems) lines.push(`${p.severity}: ${p.template}${p.line ? `:${p.line}` : ''}: ${p.message}`);
   }
   const sum = (k: 'sourceBytes' | 'outputBytes' | 'gzipBytes' | 'brBytes', list = report.files) => list.reduce((n, f) => n + (f[k] ?? 0), 0);
