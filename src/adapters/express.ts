@@ -91,14 +91,18 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
   let named = new Set<string>();
   let namedFor: unknown;
   let namedAt = 0;
+  let namedMark = -1;
+  // Work done in this process (a request built something) or a second gone by: the list may be old.
+  const mark = () => pipeline.stats.writes + pipeline.stats.bundles + pipeline.stats.compiles;
   const isNamed = (rel: string): boolean => {
     if (named.has(rel) && namedFor === pipeline.manifest) return true;
     const changedOnDisk = pipeline.manifest.refresh();
-    if (changedOnDisk || namedFor !== pipeline.manifest || Date.now() - namedAt > 1000) {
+    if (changedOnDisk || namedFor !== pipeline.manifest || namedMark !== mark() || Date.now() - namedAt > 1000) {
       named = pipeline.manifest.outputs();
       for (const p of pipeline.manifest.data.previous) named.add(p);
       namedFor = pipeline.manifest;
       namedAt = Date.now();
+      namedMark = mark();
     }
     return named.has(rel);
   };
