@@ -107,7 +107,7 @@ export class FileStorage implements Storage {
   }
 
   settle(): void {
-    if (!this.noted.size) return;
+    // Also what this process's build workers listed: the manifest now names what they made.
     fs.rmSync(this.pendingFile, { force: true });
     this.noted.clear();
   }
