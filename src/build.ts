@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import nunjucks from 'nunjucks';
 import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
 import { install, extensionOf } from './install.ts';
+import type { Convoy } from './tags/runtime.ts';
 import { assetKind, type Pipeline } from './core/pipeline.ts';
 import { Manifest, type FileEntry } from './core/manifest.ts';
 import { FileStorage } from './core/storage.ts';
 import { manifestLockFile, pidAlive, withLock } from './core/lock.ts';
-import { scanTemplates, type ScanReport } from './scan/scanner.ts';
+import { scanTemplates, unrequiredAssets, type ScanReport } from './scan/scanner.ts';
+import { expandGlob, isPartial } from './core/bundles.ts';
+import { loadNunjucks } from './nunjucks-copy.ts';
 
 /** How `build` runs. */
 export interface BuildOptions {
@@ -45,6 +47,8 @@ export interface BuildReport {
   /** Bundles in the manifest after the build, with whether this build made them. */
   bundles: { key: string; path: string; sources: string[]; size: number; built: boolean }[];
   scan?: ScanReport;
+  /** The nunjucks the scan parsed with: the project's own copy when it has one (entry file). */
+  nunjucks: string;
   warnings: string[];
   errors: string[];
   /** Outputs the build replaced (kept for pages still cached; `convoy clean` removes them next time). */
@@ -56,8 +60,6 @@ export interface BuildReport {
   jobs: number;
   config: ConvoyConfig;
 }
-
-const isPartial = (rel: string) => /(^|\/)_[^/]*\.(scss|sass)$/i.test(rel);
 
 function statSize(file: string): number | undefined {
   try {
@@ -138,10 +140,11 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const sink = { warnings: [] as string[], errors: [] as string[] };
   const { logger: userLogger, ...plain } = options;
   // A build is for production: debug settings of the environment do not apply.
-  const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false };
+  const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false, lessRebuild: false };
   const logger = recording(sink, userLogger);
   const config = resolveConfig({ ...buildOptions, logger });
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(config.templates), config.nunjucks);
+  const nunjucks = loadNunjucks(config.root);
+  const env = new nunjucks.module.Environment(new nunjucks.module.FileSystemLoader(config.templates), config.nunjucks);
   const convoy = install(env, { ...buildOptions, logger });
   const pipeline = convoy.pipeline;
   const before = pipeline.manifest.outputs();
@@ -187,15 +190,17 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const scanStarted = performance.now();
   let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
+  buildNamedBundles(convoy, logger);
   if (opts.parseTemplates) {
     const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
-    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks);
+    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module);
     for (const p of scan.problems) {
       const where = p.line ? `${p.template}:${p.line}` : p.template;
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
     }
     for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
-    for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}: could not be prebuilt (see the warning above)`);
+    for (const e of scan.events.filter((ev) => ev.status === 'failed' && ev.tag !== 'require')) logger.error(`${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}: could not be prebuilt (see the warning above)`);
+    checkRequires(convoy, scan, logger);
   }
 
   const scanMs = performance.now() - scanStarted;
@@ -230,6 +235,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     files,
     bundles,
     ...(scan ? { scan } : {}),
+    nunjucks: nunjucks.path,
     warnings: sink.warnings,
     errors: sink.errors,
     replaced: pipeline.manifest.data.previous,
@@ -239,6 +245,38 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     jobs,
     config,
   };
+}
+
+/**
+ * Builds both parts of every named bundle (the `bundles` option), no template needed, after
+ * refreshing every glob expansion the manifest records so production renders see today's files.
+ */
+function buildNamedBundles(convoy: Convoy, logger: Logger): void {
+  const { pipeline } = convoy;
+  for (const pattern of Object.keys(pipeline.manifest.data.globs ?? {})) expandGlob(pipeline.finder, pipeline.manifest, pattern, 'disk');
+  for (const name of Object.keys(convoy.config.bundles).sort()) {
+    for (const kind of ['css', 'js'] as const) {
+      try {
+        convoy.buildNamedBundle(name, kind);
+      } catch (err) {
+        logger.error(`bundle "${name}" (${kind}): ${messageOf(err)}`);
+      }
+    }
+  }
+}
+
+/**
+ * The build's side of `require`: every require naming an asset no declared bundle holds is an
+ * error; declared assets nothing requires are listed as information (only once some template
+ * uses require, so a site that never does is not told about every asset).
+ */
+function checkRequires(convoy: Convoy, scan: ScanReport, logger: Logger): void {
+  const requires = scan.events.filter((e) => e.tag === 'require');
+  for (const e of requires.filter((r) => r.status === 'failed')) logger.error(`${e.template}:${e.line}: require ${e.detail}`);
+  if (!requires.length) return;
+  const declared = convoy.declared('build');
+  scan.unrequired = unrequiredAssets(scan.events, declared);
+  for (const u of scan.unrequired) logger.info(`declared but required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);
 }
 
 /** What `clean` removed. */

@@ -60,6 +60,10 @@ export interface ConvoyOptions {
   scssRebuild?: boolean;
   /** Recompile `coffee` tags when their sources change. */
   coffeeRebuild?: boolean;
+  /** Recompile `less` tags when their sources (or anything they import) change. */
+  lessRebuild?: boolean;
+  /** Named bundles declared in one place: name → paths or globs of every kind (`carpool css 'name'`). */
+  bundles?: Record<string, string[]>;
   /** Folder (under staticRoot) that holds carpool bundles. */
   carpoolPathFragment?: string;
   /** Join the original sources and minify the bundle, rather than joining minified files. */
@@ -105,7 +109,7 @@ export interface ConvoyOptions {
 /** Every option filled in, paths absolute. */
 export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
 
-type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
+type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'bundles';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -121,6 +125,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   compress: { kind: 'compress', env: 'CONVOY_COMPRESS' },
   scssRebuild: { kind: 'boolean', env: 'SCSS_REBUILD' },
   coffeeRebuild: { kind: 'boolean', env: 'COFFEE_REBUILD' },
+  lessRebuild: { kind: 'boolean', env: 'LESS_REBUILD' },
+  bundles: { kind: 'bundles' },
   carpoolPathFragment: { kind: 'string', env: 'CARPOOL_CACHE_PATH_FRAGMENT' },
   carpoolCombineOriginals: { kind: 'boolean', env: 'CARPOOL_COMBINE_ORIGINALS' },
   carpoolCombineDuringRequest: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_REQUEST' },
@@ -259,6 +265,13 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
         if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
       }
       break;
+    case 'bundles':
+      if (!isObj(value)) fail(option, "an object of named lists, like { site: ['css/reset.css', 'css/*.css'] }", value);
+      for (const [name, list] of Object.entries(value)) {
+        if (!name.trim()) fail(option, 'bundle names that are not empty', name);
+        if (!Array.isArray(list) || !list.length || !list.every((v) => typeof v === 'string' && v.trim() !== '')) fail(`${option}.${name}`, 'a non-empty list of paths or globs', list);
+      }
+      break;
   }
 }
 
@@ -303,6 +316,8 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     compress: options.compress ?? ['gzip', 'br'],
     scssRebuild: options.scssRebuild ?? debug,
     coffeeRebuild: options.coffeeRebuild ?? debug,
+    lessRebuild: options.lessRebuild ?? debug,
+    bundles: options.bundles ?? {},
     carpoolPathFragment: (options.carpoolPathFragment ?? 'CARPOOL').replace(/^\/+|\/+$/g, ''),
     carpoolCombineOriginals: options.carpoolCombineOriginals ?? false,
     carpoolCombineDuringRequest: options.carpoolCombineDuringRequest ?? true,

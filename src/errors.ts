@@ -7,6 +7,7 @@ export type ConvoyErrorCode =
   | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
   | 'E_BUNDLE' // files cannot be joined without changing behaviour
   | 'E_TEMPLATE' // a tag is used wrongly in a template
+  | 'E_NOT_DECLARED' // `require` names an asset that no declared bundle holds
   | 'E_WRITE' // the storage could not write an output
   | 'E_LOCK'; // another process held the manifest lock for too long
 

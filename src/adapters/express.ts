@@ -23,7 +23,7 @@ type Req = IncomingMessage & { originalUrl?: string };
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** The compiled outputs a debug request may name: `site.css` from `site.scss`. */
-const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass'], '.js': ['.coffee', '.litcoffee'] };
+const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass', '.less'], '.js': ['.coffee', '.litcoffee'] };
 
 function handleFor(options: ConvoyOptions): Convoy {
   const config = resolveConfig(options);
@@ -72,7 +72,7 @@ function realFileIn(root: string, rel: string): string | undefined {
  * `.br`/`.gz` twins chosen by Accept-Encoding (with the original's Content-Type and `Vary`); ETag,
  * conditional GET, HEAD and ranges through `send`. A source name (`css/base.css`) is answered with
  * its processed output, or, when it has none (it failed to process: a tag's fallback URL), with
- * the source itself. In debug it also compiles `scss`/`coffee` on demand. A path whose real
+ * the source itself. In debug it also compiles `scss`/`coffee`/`less` on demand. A path whose real
  * location leaves staticRoot (or a source root) gets 404, as do dotfiles and malformed paths.
  */
 export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware {

@@ -52,6 +52,8 @@ export interface ManifestData {
   bundles: Record<string, BundleEntry>;
   /** Outputs the last build replaced: kept one more build for cached pages, then `convoy clean` removes them. */
   previous: string[];
+  /** Glob expansions (bundle entries, carpool lines) as last found on disk, so production renders need no globbing. */
+  globs?: Record<string, string[]>;
 }
 
 /** The key of a bundle: its kind and its ordered sources, so a render finds it with no I/O. */
@@ -86,17 +88,18 @@ interface Base {
   files: Record<string, FileEntry>;
   dev: Record<string, FileEntry>;
   bundles: Record<string, BundleEntry>;
+  globs: Record<string, string[]>;
   previous: string[];
 }
 
 const emptyData = (): ManifestData => ({ version: 1, files: {}, dev: {}, bundles: {}, previous: [] });
-const snapshot = (d: ManifestData): Base => ({ files: { ...d.files }, dev: { ...d.dev }, bundles: { ...d.bundles }, previous: d.previous });
+const snapshot = (d: ManifestData): Base => ({ files: { ...d.files }, dev: { ...d.dev }, bundles: { ...d.bundles }, globs: { ...d.globs }, previous: d.previous });
 const sameJson = (a: unknown, b: unknown) => a === b || (a !== undefined && b !== undefined && JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b)));
 
 function parse(text: string): ManifestData | undefined {
   const parsed = JSON.parse(text) as Partial<ManifestData>;
   if (parsed.version !== 1) return undefined;
-  return { version: 1, files: parsed.files ?? {}, dev: parsed.dev ?? {}, bundles: parsed.bundles ?? {}, previous: parsed.previous ?? [] };
+  return { version: 1, files: parsed.files ?? {}, dev: parsed.dev ?? {}, bundles: parsed.bundles ?? {}, previous: parsed.previous ?? [], ...(parsed.globs ? { globs: parsed.globs } : {}) };
 }
 
 /**
@@ -190,6 +193,14 @@ export class Manifest {
         else if (other && !sameJson(other, before)) out[key] = other; // deleted here, rebuilt elsewhere
       }
     }
+    // Glob expansions: likewise ours where changed here, theirs otherwise (values are replaced, never mutated).
+    const globs: Record<string, string[]> = {};
+    const [og, bg, tg] = [ours.globs ?? {}, base.globs, theirs.globs ?? {}];
+    for (const key of new Set([...Object.keys(og), ...Object.keys(bg), ...Object.keys(tg)])) {
+      const value = og[key] === bg[key] ? tg[key] : og[key];
+      if (value) globs[key] = og[key] === bg[key] && og[key] && sameJson(og[key], tg[key]) ? og[key]! : value;
+    }
+    if (Object.keys(globs).length) merged.globs = globs;
     this.data = merged;
     const changedPrevious = ours.previous !== base.previous || displaced.length > 0;
     const named = this.outputs();
@@ -203,6 +214,7 @@ export class Manifest {
     merged.previous = previous.filter((p) => !named.has(p)).sort();
     // Theirs is the new base; what we changed stays marked as ours (it differs from theirs by identity).
     this.base = snapshot(theirs);
+    for (const [key, v] of Object.entries(globs)) if (og[key] === bg[key] && this.base.globs[key] && sameJson(this.base.globs[key], v)) this.base.globs[key] = v;
     for (const g of GROUPS) {
       const nb = this.base[g] as Record<string, Entry>;
       const out = merged[g] as Record<string, Entry>;
@@ -284,5 +296,5 @@ export class Manifest {
 
 /** The base as manifest data: with no file on disk, nobody else changed anything. */
 function snapshotData(base: Base): ManifestData {
-  return { version: 1, files: base.files, dev: base.dev, bundles: base.bundles, previous: base.previous };
+  return { version: 1, files: base.files, dev: base.dev, bundles: base.bundles, previous: base.previous, ...(Object.keys(base.globs).length ? { globs: base.globs } : {}) };
 }
