@@ -4,6 +4,7 @@ import { configFromEnv, type ConvoyOptions } from '../config.ts';
 import { build, cleanReport } from '../build.ts';
 import { loadConfigFile } from './config-file.ts';
 import { progressBar, summarize } from './report.ts';
+import { PUBLISH_HELP, runPublishCommand } from './publish.ts';
 
 const HELP: Record<string, string> = {
   main: `convoy — the nunjucks-convoy asset pipeline
@@ -11,6 +12,8 @@ const HELP: Record<string, string> = {
 Usage:
   convoy build [options]   process every source into staticRoot and write the manifest
   convoy clean [options]   remove outputs the manifest no longer names
+  convoy publish [options] upload the build to an S3-compatible bucket (publish setting)
+  convoy prune [options]   delete objects no recent release names from the bucket
   convoy help [command]    this text, or a command's
 
 Configuration, later sources winning: convoy.config.{mjs,js,json} (or a "convoy" key in
@@ -39,6 +42,7 @@ and removes temp files (older than 10 minutes) of processes killed mid-write.
 
 Exit status: 0 done, 1 errors (the lock could not be taken), 2 bad usage or configuration.
 `,
+  ...PUBLISH_HELP,
 };
 
 /** Output streams, replaceable for tests. */
@@ -58,6 +62,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     io.out(HELP[rest[0] ?? 'main'] ?? HELP.main!);
     return 0;
   }
+  if (command === 'publish' || command === 'prune') return runPublishCommand(command, rest, io);
   if (command !== 'build' && command !== 'clean') {
     io.err.write(`convoy: unknown command "${command}"\n\n${HELP.main}`);
     return 2;

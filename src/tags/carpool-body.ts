@@ -39,7 +39,8 @@ export function parseCarpoolBody(text: string, kind: 'css' | 'js', toSource: Url
   for (const line of text.split(/\r?\n/)) {
     const p = line.trim().replace(/^(['"])(.*)\1$/, '$2').trim();
     if (!p) continue;
-    if (isExternal(p)) {
+    // A staticUrl on another origin (a CDN, a bucket) makes our own URLs absolute: ask toSource first.
+    if (isExternal(p) && toSource(p) === undefined) {
       out.push({ type: 'raw', html: p, reason: `${p} is external` });
       continue;
     }
@@ -92,7 +93,7 @@ function parseHtml(text: string, kind: 'css' | 'js', toSource: UrlToSource): Bod
 
 function classify(name: string, attrs: Record<string, string>, body: string, html: string, kind: 'css' | 'js', toSource: UrlToSource): BodySegment {
   const raw = (reason: string): BodyRaw => ({ type: 'raw', html, reason });
-  const fromUrl = (url: string): string | undefined => (isExternal(url) ? undefined : (toSource(url) ?? (url.startsWith('/') ? undefined : url)));
+  const fromUrl = (url: string): string | undefined => (isExternal(url) ? toSource(url) : (toSource(url) ?? (url.startsWith('/') ? undefined : url)));
   if (kind === 'css') {
     const media = (attrs.media ?? 'all').trim().toLowerCase() || 'all';
     const attrsFor: Record<string, string> = media === 'all' ? {} : { media: attrs.media ?? media };
@@ -120,6 +121,21 @@ function classify(name: string, attrs: Record<string, string>, body: string, htm
   }
   // Inline scripts run at parse time; async/defer do not apply to them.
   return { type: 'asset', item: { type: 'inline', code: body }, group: 'js:', attrs: {}, html };
+}
+
+/** The group of ES module files: each keeps its own `type="module"` tag, never joined. */
+export const MODULE_GROUP = 'js:module';
+
+/**
+ * Moves ES module files (listed by path, or in a `<script src>` without `type=module`) into
+ * MODULE_GROUP, so they split the classic runs around them and keep their order.
+ */
+export function markModules(segments: BodySegment[], isModule: (rel: string) => boolean): BodySegment[] {
+  return segments.map((seg) => {
+    if (seg.type !== 'asset' || seg.item.type !== 'file' || !isModule(seg.item.rel)) return seg;
+    // async still changes when a module runs; defer is implied.
+    return { ...seg, group: MODULE_GROUP, attrs: 'async' in seg.attrs ? { async: '' } : {} };
+  });
 }
 
 /** Consecutive assets of one group, or a raw piece that splits them. */
