@@ -3,6 +3,7 @@ import type { Environment } from 'nunjucks';
 import type { ConvoyOptions } from '../config.ts';
 import { install } from '../install.ts';
 import { build } from '../build.ts';
+import { resolveConfig } from '../config.ts';
 import type { Convoy } from '../tags/runtime.ts';
 
 /** Eleventy's folders, as its events and config report them. */
@@ -15,6 +16,8 @@ interface Directories {
 export interface EleventyConfig {
   amendLibrary(engine: 'njk', fn: (env: Environment) => void): void;
   on(event: 'eleventy.before', fn: (arg: { directories: Directories }) => unknown): void;
+  /** Eleventy ≥ 1: files outside its input folder whose changes rebuild (`--serve`, `--watch`). */
+  addWatchTarget?(target: string): void;
   directories?: Partial<Directories>;
 }
 
@@ -37,6 +40,9 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, options: Co
       ...options,
     };
   };
+  // `eleventy --serve` rebuilds (and so rebuilds stale assets) when a source root changes: a Sass
+  // partial edit reaches the page.
+  for (const dir of resolveConfig(settings(eleventyConfig.directories)).sources) eleventyConfig.addWatchTarget?.(dir);
   eleventyConfig.amendLibrary('njk', (env) => {
     lexer = (env as unknown as { opts: { tags?: Record<string, string> } }).opts;
     convoy = install(env, settings(eleventyConfig.directories));

@@ -8,6 +8,7 @@ import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
 import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
 import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
+import { overlayCss, overlayJs } from './error-overlay.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, outputsOf, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
@@ -174,7 +175,7 @@ export class Pipeline {
   // ---------------------------------------------------------------- inputs and freshness
 
   /** Root-relative name of an absolute path (how inputs are recorded, the same in any checkout). */
-  private inputName(abs: string): string {
+  inputName(abs: string): string {
     return path.relative(this.config.root, abs).split(path.sep).join('/');
   }
 
@@ -464,13 +465,8 @@ export class Pipeline {
     const rel = safeRelative(requested);
     const text = messageOf(err);
     const kind = assetKind(rel);
-    const body =
-      kind === 'css'
-        ? `body::before{content:${JSON.stringify(`convoy: ${text}`).replace(/\\n/g, '\\A ')};display:block;white-space:pre-wrap;` +
-          'background:#fee;color:#900;border:2px solid #c00;padding:1em;font:14px/1.4 monospace}\n'
-        : `console.error(${JSON.stringify(`convoy: ${text}`)});\n` +
-          `document.addEventListener('DOMContentLoaded',function(){var p=document.createElement('pre');p.textContent=${JSON.stringify(`convoy: ${text}`)};` +
-          "p.style.cssText='background:#fee;color:#900;border:2px solid #c00;padding:1em';document.body.insertBefore(p,document.body.firstChild)});\n";
+    // An overlay above everything (fixed navbars included), and the console for scripts.
+    const body = kind === 'css' ? overlayCss(`convoy: ${text}`) : overlayJs(`convoy: ${text}`);
     const stem = rel.slice(0, rel.length - path.posix.extname(rel).length);
     const out = this.writeOutput((h) => `${stem}.error.${h}${kind === 'css' ? '.css' : '.js'}`, body, kind);
     return out.path;
