@@ -92,10 +92,21 @@ interface Base {
   bundles: Record<string, BundleEntry>;
   globs: Record<string, string[]>;
   previous: string[];
+  /** Each entry's content when the base was taken: twins land in an entry after it is made. */
+  stamps: Map<string, string>;
 }
 
 const emptyData = (): ManifestData => ({ version: 1, files: {}, dev: {}, bundles: {}, previous: [] });
-const snapshot = (d: ManifestData): Base => ({ files: { ...d.files }, dev: { ...d.dev }, bundles: { ...d.bundles }, globs: { ...d.globs }, previous: d.previous });
+const snapshot = (d: ManifestData): Base => ({ files: { ...d.files }, dev: { ...d.dev }, bundles: { ...d.bundles }, globs: { ...d.globs }, previous: d.previous, stamps: new Map() });
+/** Records the content of every entry of a base (see `changedHere`). */
+function stamp(base: Base): Base {
+  base.stamps = new Map();
+  for (const g of GROUPS) for (const [key, e] of Object.entries(base[g])) base.stamps.set(`${g}\0${key}`, JSON.stringify(e));
+  return base;
+}
+/** Whether this process replaced, removed or changed (twins landing later) an entry since the base. */
+const changedHere = (base: Base, g: Group, key: string, mine: Entry | undefined): boolean =>
+  mine !== (base[g] as Record<string, Entry>)[key] || (mine !== undefined && JSON.stringify(mine) !== base.stamps.get(`${g}\0${key}`));
 const sameJson = (a: unknown, b: unknown) => a === b || (a !== undefined && b !== undefined && JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b)));
 
 function parse(text: string): ManifestData | undefined {
@@ -129,7 +140,7 @@ export class Manifest {
       this.data = disk.data;
       this.savedText = disk.text;
     }
-    this.base = snapshot(this.data);
+    this.base = stamp(snapshot(this.data));
   }
 
   /** The lock every writer of this manifest (and `clean`) takes. */
@@ -183,7 +194,7 @@ export class Manifest {
         const mine = o[key];
         const before = b[key];
         const other = t[key];
-        if (mine === before) {
+        if (!changedHere(base, g, key, mine)) {
           // Unchanged here: theirs (our own object when equal, so callers comparing identity see no change).
           if (other) out[key] = mine && sameJson(mine, other) ? mine : other;
           continue;
@@ -220,8 +231,9 @@ export class Manifest {
     for (const g of GROUPS) {
       const nb = this.base[g] as Record<string, Entry>;
       const out = merged[g] as Record<string, Entry>;
-      for (const [key, e] of Object.entries(out)) if (nb[key] && sameJson(nb[key], e) && (ours[g] as Record<string, Entry>)[key] === (base[g] as Record<string, Entry>)[key]) nb[key] = e;
+      for (const [key, e] of Object.entries(out)) if (nb[key] && sameJson(nb[key], e) && !changedHere(base, g, key, (ours[g] as Record<string, Entry>)[key])) nb[key] = e;
     }
+    stamp(this.base);
     this.base.previous = changedPrevious ? theirs.previous : merged.previous;
   }
 
@@ -234,7 +246,7 @@ export class Manifest {
       const group = this.data[g] as Record<string, Entry>;
       const b = this.base[g] as Record<string, Entry>;
       for (const [key, e] of Object.entries(group)) {
-        if (e === b[key] || outputsOf(e).every(exists)) continue;
+        if (!changedHere(this.base, g, key, e) || outputsOf(e).every(exists)) continue;
         if (b[key]) group[key] = b[key]!;
         else delete group[key];
         this.dropped.push(key);
@@ -280,7 +292,7 @@ export class Manifest {
         this.readDisk();
       }
       this.savedText = text;
-      this.base = snapshot(this.data);
+      this.base = stamp(snapshot(this.data));
       settled?.();
       return wrote;
     });

@@ -6,14 +6,14 @@ import { Finder, safeRelative } from './finder.ts';
 import { compileSource, compilerFor, type Compiled } from './compilers.ts';
 import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
-import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
-import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
+import { digest, outputExt, outputName } from './fingerprint.ts';
+import { OutputWriter, type TwinUse } from './outputs.ts';
 import { overlayCss, overlayJs } from './error-overlay.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, outputsOf, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
 import { rewriteModuleImports } from './js-imports.ts';
-import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
+import { chainable, chainMaps, mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
 export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
@@ -51,15 +51,22 @@ export class Pipeline {
   readonly storage: Storage;
   manifest: Manifest;
   readonly stats: PipelineStats = { compiles: 0, minifies: 0, bundles: 0, writes: 0 };
+  /** Every asset built writes its plain copy too (a build: a bundle's parts are then done once). */
+  plainCopies = false;
+  /** Writes outputs and queues their compressed twins off the main thread. */
+  readonly outputs: OutputWriter;
   /** Compress quickly (brotli 5, not 11): set while building inside a request. */
-  fastCompression = false;
+  get fastCompression(): boolean {
+    return this.outputs.fast;
+  }
+  set fastCompression(fast: boolean) {
+    this.outputs.fast = fast;
+  }
   /** Output URL path → source, for mapping URLs printed inside a carpool back to their sources. */
   private readonly urlSources = new Map<string, string>();
   private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
   private readonly inProgress: string[] = [];
   private readonly warned = new Set<string>();
-  /** Outputs whose twins were compressed quickly (in a request). */
-  private readonly quickOutputs = new Set<string>();
   readonly staticPath: string;
 
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
@@ -67,6 +74,7 @@ export class Pipeline {
     this.storage = storage ?? new FileStorage(config.staticRoot);
     this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
     this.manifest = new Manifest(config.manifest);
+    this.outputs = new OutputWriter(this.storage, config, this.stats, (m) => this.warn(m));
     this.reload();
   }
 
@@ -202,7 +210,6 @@ export class Pipeline {
 
   /** Whether an entry's inputs changed since it was built, or one of its outputs is gone. */
   isStale(entry: FileEntry | BundleEntry): boolean {
-    if (entry.quick && !this.fastCompression) return true;
     for (const [name, d] of Object.entries(entry.inputs)) {
       if (name.startsWith('inline:')) continue;
       if (this.fileDigest(path.resolve(this.config.root, name)) !== d) return true;
@@ -218,65 +225,31 @@ export class Pipeline {
 
   // ---------------------------------------------------------------- writing
 
-  /**
-   * Writes one output under the fingerprint of its bytes, with its map and compressed twins. The
-   * map is named by the fingerprint of its own content, so the `sourceMappingURL` comment naming
-   * it can be part of the fingerprinted bytes with no circularity.
-   */
-  private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap): OutputEntry {
-    let bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    let mapPath: string | undefined;
-    if (map && this.config.sourceMaps !== false && kind !== 'other') {
-      const mapBytes = Buffer.from(JSON.stringify(withContent(finalMap(map), this.config.sourcesContent)));
-      mapPath = `${name(fingerprint(mapBytes))}.map`;
-      this.put(mapPath, mapBytes);
-      if (this.config.sourceMaps === true) {
-        const ref = path.posix.basename(mapPath);
-        bytes = Buffer.concat([bytes, Buffer.from(kind === 'css' ? `\n/*# sourceMappingURL=${ref} */` : `\n//# sourceMappingURL=${ref}`)]);
-      }
-    }
-    const hash = fingerprint(bytes);
-    const outPath = name(hash);
-    this.put(outPath, bytes);
-    const variants: OutputEntry['variants'] = {};
-    let quick = false;
-    if (isCompressible(outPath)) {
-      for (const format of this.config.compress) {
-        const twin = outPath + TWIN_SUFFIX[format];
-        // A twin compressed quickly during a request is redone at full strength by a build.
-        if (this.storage.exists(twin) && (this.fastCompression || !this.quickOutputs.has(outPath))) {
-          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
-          continue;
-        }
-        const packed = compress(format, bytes, this.fastCompression);
-        if (packed) {
-          if (this.fastCompression && format === 'br') {
-            quick = true;
-            this.saidQuick();
-          }
-          this.storage.write(twin, packed);
-          this.stats.writes++;
-          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
-        }
-      }
-    }
-    if (quick) this.quickOutputs.add(outPath);
-    else if (!this.fastCompression) this.quickOutputs.delete(outPath);
-    return { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants, ...(mapPath ? { map: mapPath } : {}), ...(quick ? { quick } : {}) };
-  }
-
-  private quickSaid = false;
-  private saidQuick(): void {
-    if (this.quickSaid) return;
-    this.quickSaid = true;
-    this.config.logger.info('convoy: assets built during a request get brotli quality 5 (11 takes ~40× longer); `convoy build` recompresses them at 11');
+  /** Writes one output, its map and (queued) its twins: see OutputWriter. */
+  private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap, use: TwinUse = 'page'): OutputEntry {
+    return this.outputs.write(name, body, kind, map, use);
   }
 
   /** Writes unless a file of that name and size is there already (names are fingerprints). */
   private put(rel: string, bytes: Buffer): void {
-    if (this.storage.exists(rel, bytes.length)) return;
-    this.storage.write(rel, bytes);
-    this.stats.writes++;
+    this.outputs.put(rel, bytes);
+  }
+
+  /**
+   * Queues full-quality twins for every entry a request marked quick (from its stored output, no
+   * rebuild); returns how many. A build calls it, then `flush()`.
+   */
+  requalify(): number {
+    let n = 0;
+    for (const group of [this.manifest.data.files, this.manifest.data.bundles]) {
+      for (const entry of Object.values(group)) if (this.outputs.requalify(entry)) n++;
+    }
+    return n;
+  }
+
+  /** Waits for every queued compressed twin to be written; returns what failed. */
+  flush(): Promise<string[]> {
+    return this.outputs.flush();
   }
 
   // ---------------------------------------------------------------- compiling
@@ -381,10 +354,10 @@ export class Pipeline {
    * The processed (minified, fingerprinted) form of a source, built if the manifest lacks it or
    * (with `check`) if its inputs changed. `plain` also writes the fingerprinted unminified copy.
    */
-  asset(requested: string, freshness: Freshness = 'check', plain = false): FileEntry {
+  asset(requested: string, freshness: Freshness = 'check', plain = this.plainCopies): FileEntry {
     const rel = safeRelative(requested);
     const known = this.manifest.data.files[rel];
-    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other')) return known;
+    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other' || isMinName(rel))) return known;
     return this.remembered(`file\0${rel}\0${plain}`, () => this.candidates(rel, known), () => this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain))));
   }
 
@@ -408,6 +381,8 @@ export class Pipeline {
       const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
       const urls = (p: Part): { code: string; map?: SourceMap } => {
+        // Nothing to rewrite and no map to carry: skip the parse (css-urls rewrites only these).
+        if (!this.maps && !/url\(|@import|@charset/i.test(p.code)) return { code: stripMapComment(p.code) };
         const j = joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
         const map = this.chained(j);
         return { code: j.code, ...(map ? { map } : {}) };
@@ -416,7 +391,7 @@ export class Pipeline {
         kind === 'css' ? urls(source) : esm ? { ...source, code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
-        plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
+        plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map, 'plain');
       }
       let minified: { code: string; map?: SourceMap };
       if (alreadyMin) {
@@ -577,10 +552,7 @@ export class Pipeline {
   /** Reads the manifest again (after a build in another pipeline or process). */
   reload(): void {
     this.manifest = new Manifest(this.config.manifest, this.storage instanceof FileStorage ? this.config.staticRoot : undefined);
-    this.quickOutputs.clear();
-    for (const group of [this.manifest.data.files, this.manifest.data.bundles]) {
-      for (const e of Object.values(group)) if (e.quick) this.quickOutputs.add(e.path);
-    }
+    this.outputs.trust(this.manifest.data);
     for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
     for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
   }
