@@ -408,7 +408,10 @@ export class Pipeline {
         minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
-      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path, plainFiles: outputsOf(plainOut).slice(1) } : {}), ...(esm ? { module: true as const } : {}) };
+      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
+      // The plain copy's twins land after it is written (off the main thread): read them when saved.
+      const plainCopy = plainOut;
+      if (plainCopy) Object.defineProperty(entry, 'plainFiles', { enumerable: true, configurable: true, get: () => outputsOf(plainCopy).slice(1) });
     }
     this.manifest.data.files[rel] = entry;
     this.rememberUrl(entry, rel);
