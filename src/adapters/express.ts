@@ -173,13 +173,13 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
 /** A source file, served as it is (debug, or a production fallback): revalidated on every use. */
 function serveSource(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, rel: string): void {
   // The finder checked the real location stays in its root; send gets that real path.
-  serveFile(req, res, next, fs.realpathSync(abs), rel, { cacheControl: 'no-cache', twins: {} });
+  serveFile(req, res, next, fs.realpathSync(abs), rel, { cacheControl: 'no-cache', twins: {}, source: true });
 }
 
 /** Real paths of the compressed twins of a file, by encoding. */
 type Twins = { br?: string; gzip?: string };
 
-function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; twins: Twins }): void {
+function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; twins: Twins; source?: boolean }): void {
   let target = abs;
   let encoding: string | undefined;
   const encodings = (['br', 'gzip'] as const).filter((enc) => opts.twins[enc]);
@@ -193,7 +193,9 @@ function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unkno
       target = opts.twins[choice]!;
     }
   }
-  const type = mime.contentType(path.posix.extname(name)) || 'application/octet-stream';
+  // Outputs are UTF-8; a source file served as it is may not be (a latin-1 @charset, a
+  // <script charset>), and an HTTP charset would override what it declares: none for sources.
+  const type = (opts.source ? mime.lookup(path.posix.extname(name)) : mime.contentType(path.posix.extname(name))) || 'application/octet-stream';
   send(req, target, { etag: true, lastModified: true, cacheControl: false, dotfiles: 'allow' })
     .on('headers', (r: ServerResponse) => {
       r.setHeader('Cache-Control', opts.cacheControl);

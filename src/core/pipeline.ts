@@ -6,6 +6,7 @@ import { Finder, safeRelative } from './finder.ts';
 import { compileSource, compilerFor, type Compiled } from './compilers.ts';
 import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
+import { decodeSource } from './decode.ts';
 import { digest, outputExt, outputName } from './fingerprint.ts';
 import { OutputWriter, type TwinUse } from './outputs.ts';
 import { overlayCss, overlayJs } from './error-overlay.ts';
@@ -16,7 +17,7 @@ import { rewriteModuleImports } from './js-imports.ts';
 import { chainable, chainMaps, mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
-export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
+export type BundleItem = { type: 'file'; rel: string; /** Declared encoding (`<script charset>`). */ charset?: string } | { type: 'inline'; code: string };
 
 /** How much to trust the manifest: `trust` answers from it, `check` compares input digests first. */
 export type Freshness = 'trust' | 'check';
@@ -81,13 +82,29 @@ export class Pipeline {
   /** How many warnings were raised (logged or not): lets callers tell a clean answer from a fallback. */
   warnings = 0;
 
+  /** The template (`pages/home.njk:12`) whose tag is being served, named by warnings raised meanwhile. */
+  private warnContext: string | undefined;
+
+  /** Runs `fn` with warnings prefixed by `where` (the template and line of the tag that asked). */
+  withWarnContext<T>(where: string, fn: () => T): T {
+    const outer = this.warnContext;
+    this.warnContext = where;
+    try {
+      return fn();
+    } finally {
+      this.warnContext = outer;
+    }
+  }
+
   /**
-   * Logs a warning once per distinct message. At most `maxWarnings` messages are remembered (the
-   * oldest is forgotten first), so distinct request paths cannot grow memory without bound.
+   * Logs a warning once per cause (its text), naming the template of the first tag that met it. At
+   * most `maxWarnings` causes are remembered (the oldest is forgotten first), so distinct request
+   * paths cannot grow memory without bound.
    */
-  warn(message: string): void {
+  warn(text: string): void {
+    const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
-    if (this.warned.has(message)) return;
+    if (this.warned.has(text)) return;
     if (this.warned.size >= this.config.maxWarnings) {
       const oldest = this.warned.values().next();
       if (!oldest.done) this.warned.delete(oldest.value);
@@ -96,7 +113,7 @@ export class Pipeline {
         this.config.logger.warn(`more than ${this.config.maxWarnings} distinct warnings (maxWarnings): older ones may be logged again`);
       }
     }
-    this.warned.add(message);
+    this.warned.add(text);
     this.config.logger.warn(message);
   }
 
@@ -255,7 +272,7 @@ export class Pipeline {
   // ---------------------------------------------------------------- compiling
 
   /** A source as CSS/JS code with its map and every file read to make it. */
-  private load(rel: string, abs: string): Compiled & { name: string } {
+  private load(rel: string, abs: string, charset?: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
     const opts = { root: this.config.root, loadPaths: this.sassLoadPaths(), sassEngine: this.config.engines.sass, sourceMap: this.maps, silenceDeprecations: this.config.sass.silenceDeprecations, quietDeps: this.config.sass.quietDeps };
     if (lang) {
@@ -268,8 +285,9 @@ export class Pipeline {
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
-    // A source's own sourceMappingURL would name a file that is not beside the output.
-    const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
+    // Decoded by its declared charset or as strict UTF-8 (never a silent U+FFFD); its own
+    // sourceMappingURL would name a file that is not beside the output: ours replaces it.
+    const code = stripMapComment(decodeSource(fs.readFileSync(abs), rel, assetKind(rel), charset).text);
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
@@ -278,8 +296,8 @@ export class Pipeline {
     return [...this.config.sourceRoots.filter((r) => !r.prefix).map((r) => r.dir), ...this.config.sass.loadPaths];
   }
 
-  private part(rel: string, abs: string): Part & { dependencies: string[] } {
-    const loaded = this.load(rel, abs);
+  private part(rel: string, abs: string, charset?: string): Part & { dependencies: string[] } {
+    const loaded = this.load(rel, abs, charset);
     return { rel, name: loaded.name, code: loaded.code, ...(loaded.map ? { map: loaded.map } : {}), dependencies: loaded.dependencies };
   }
 
@@ -313,6 +331,7 @@ export class Pipeline {
         return p;
       },
       warn: (m: string) => this.warn(m),
+      absoluteUrl: (out: string) => this.url(out),
     };
   }
 
@@ -346,6 +365,13 @@ export class Pipeline {
       }
       throw err;
     }
+  }
+
+  /** Minified CSS; valid CSS the minifier cannot read is still served, with one warning. */
+  private minifiedCss(input: Parameters<typeof minifyCss>[0]): { code: string; map?: SourceMap } {
+    const out = minifyCss(input, this.config.engines.css, this.maps);
+    if (out.fallback) this.warn(`${input.rel}: ${out.fallback}`);
+    return out;
   }
 
   // ---------------------------------------------------------------- single assets
@@ -405,7 +431,7 @@ export class Pipeline {
         // A plain file is its own source; processed code gets an intermediate name chained away.
         const name = processed.map ? mapSource(`${this.inputName(found.abs)}.__processed__`) : source.name;
         const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
-        minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+        minified = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
@@ -521,6 +547,15 @@ export class Pipeline {
       if (kind === 'js' && this.isModule(found.rel)) {
         throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
       }
+      if (item.charset && !/^utf-?8$/i.test(item.charset)) {
+        // A declared non-UTF-8 file is decoded by its label here, not shared with `convoy` tags.
+        const p = this.part(found.rel, found.abs, item.charset);
+        if (kind === 'js' && !combineOriginals) {
+          this.stats.minifies++;
+          return { ...p, ...minifyJs(p, this.config.engines.js, this.maps) };
+        }
+        return p;
+      }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
         const entry = this.asset(found.rel, 'check');
@@ -544,7 +579,7 @@ export class Pipeline {
     if (kind === 'css' || combineOriginals) {
       this.stats.minifies++;
       const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
-      result = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+      result = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
     }
     const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
     const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };
