@@ -141,6 +141,10 @@ export interface ConvoyOptions {
   sass?: SassOptions;
   /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
   publish?: PublishOptions;
+  /** Distinct warnings (and remembered failures) kept to say each once; the oldest is forgotten past it. */
+  maxWarnings?: number;
+  /** Bundles one process builds during requests; past it, carpools print their individual tags (one warning). */
+  maxRequestBundles?: number;
 }
 
 /**
@@ -154,7 +158,7 @@ export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines' | 'sources' | 
   sass: Required<SassOptions>;
 };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
+type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -193,6 +197,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   sass: { kind: 'sass' },
   // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
   publish: { kind: 'publish' },
+  maxWarnings: { kind: 'count', env: 'CONVOY_MAX_WARNINGS' },
+  maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -239,6 +245,7 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = parseBool(name, raw);
         break;
       case 'number':
+      case 'count':
         if (!/^\d+$/.test(raw.trim())) fail(name, 'a whole number', raw);
         out[option] = Number(raw);
         break;
@@ -282,6 +289,9 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
       break;
     case 'boolean':
       if (typeof value !== 'boolean') fail(option, 'true or false', value);
+      break;
+    case 'count':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a whole number ≥ 1', value);
       break;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a number of seconds ≥ 0', value);
@@ -375,11 +385,12 @@ function resolveSourceRoot(entry: string | SourceRoot, abs: (p: string) => strin
   };
 }
 
-/** A logger that writes to stderr and says each distinct message once. */
-export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console): Logger {
+/** A logger that writes to stderr and says each distinct message once (remembering at most `limit`, oldest forgotten first). */
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, limit = 1000): Logger {
   const seen = new Set<string>();
   const once = (fn: (m: string) => void) => (m: string) => {
     if (seen.has(m)) return;
+    if (seen.size >= limit) seen.delete(seen.values().next().value!);
     seen.add(m);
     fn(m);
   };
@@ -436,12 +447,14 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     integrity: options.integrity ?? false,
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
-    logger: options.logger ?? onceLogger(),
+    logger: options.logger ?? onceLogger(console, options.maxWarnings ?? 1000),
     sass: {
       loadPaths: (options.sass?.loadPaths ?? []).map(abs),
       silenceDeprecations: options.sass?.silenceDeprecations ?? [],
       quietDeps: options.sass?.quietDeps ?? false,
     },
     publish: options.publish ?? {},
+    maxWarnings: options.maxWarnings ?? 1000,
+    maxRequestBundles: options.maxRequestBundles ?? 200,
   };
 }

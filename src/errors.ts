@@ -11,7 +11,8 @@ export type ConvoyErrorCode =
   | 'E_NOT_DECLARED' // `require` names an asset that no declared bundle holds
   | 'E_WRITE' // the storage could not write an output
   | 'E_PUBLISH' // the bucket refused or failed a publish/prune request
-  | 'E_DEPENDENCY'; // an optional package a feature needs is not installed
+  | 'E_DEPENDENCY' // an optional package a feature needs is not installed
+  | 'E_LOCK'; // another process held the manifest lock for too long
 
 /** Where in a file a problem was found (1-based line and column). */
 export interface ConvoyErrorInit {
