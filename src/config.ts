@@ -253,14 +253,14 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
 }
 
 /** A logger that writes to stderr and says each distinct message once. */
-export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console): Logger {
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, prefix = 'convoy: '): Logger {
   const seen = new Set<string>();
   const once = (fn: (m: string) => void) => (m: string) => {
     if (seen.has(m)) return;
     seen.add(m);
     fn(m);
   };
-  return { warn: once((m) => sink.warn(`convoy: ${m}`)), error: once((m) => sink.error(`convoy: ${m}`)), info: (m) => sink.info(m) };
+  return { warn: once((m) => sink.warn(`${prefix}${m}`)), error: once((m) => sink.error(`${prefix}${m}`)), info: (m) => sink.info(m) };
 }
 
 /** Validates options (unknown names and wrong types are errors naming the option) and fills in defaults. */

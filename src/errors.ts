@@ -7,7 +7,8 @@ export type ConvoyErrorCode =
   | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
   | 'E_BUNDLE' // files cannot be joined without changing behaviour
   | 'E_TEMPLATE' // a tag is used wrongly in a template
-  | 'E_WRITE'; // the storage could not write an output
+  | 'E_WRITE' // the storage could not write an output
+  | 'E_BUILD'; // a build (the Eleventy plugin's) finished with errors
 
 /** Where in a file a problem was found (1-based line and column). */
 export interface ConvoyErrorInit {

@@ -52,6 +52,8 @@ export class Pipeline {
   fastCompression = false;
   /** Output URL path → source, for mapping URLs printed inside a carpool back to their sources. */
   private readonly urlSources = new Map<string, string>();
+  /** URLs of the error stylesheets/scripts shown in debug (see errorAsset). */
+  private readonly errorUrls = new Set<string>();
   private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
   private readonly inProgress: string[] = [];
   private readonly warned = new Set<string>();
@@ -70,11 +72,11 @@ export class Pipeline {
   /** How many warnings were raised (logged or not): lets callers tell a clean answer from a fallback. */
   warnings = 0;
 
-  /** Logs a warning once per distinct message. */
-  warn(message: string): void {
+  /** Logs a warning once per distinct `key` (the message itself unless the caller knows a better identity). */
+  warn(message: string, key = message): void {
     this.warnings++;
-    if (this.warned.has(message)) return;
-    this.warned.add(message);
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
     this.config.logger.warn(message);
   }
 
@@ -88,6 +90,8 @@ export class Pipeline {
     const bare = url.replace(/[?#].*$/, '');
     const known = this.urlSources.get(bare);
     if (known) return known;
+    // A debug error stylesheet/script stands for no source: a carpool keeps it as written.
+    if (this.errorUrls.has(bare)) return undefined;
     for (const prefix of [this.config.staticUrl, this.staticPath]) {
       if (bare.startsWith(prefix)) {
         try {
@@ -396,6 +400,7 @@ export class Pipeline {
           "p.style.cssText='background:#fee;color:#900;border:2px solid #c00;padding:1em';document.body.insertBefore(p,document.body.firstChild)});\n";
     const stem = rel.slice(0, rel.length - path.posix.extname(rel).length);
     const out = this.writeOutput((h) => `${stem}.error.${h}${kind === 'css' ? '.css' : '.js'}`, body, kind);
+    this.errorUrls.add(this.url(out.path));
     return out.path;
   }
 

@@ -37,6 +37,14 @@ export class ConvoyUrl extends String {
   }
 }
 
+const safeRelativeOr = (rel: string): string => {
+  try {
+    return safeRelative(rel);
+  } catch {
+    return rel;
+  }
+};
+
 /** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
 class NotStatic extends Error {}
 
@@ -67,6 +75,8 @@ export class Convoy {
   /** Production answers for tags with render-time arguments: one map lookup each after the first. */
   private readonly printedCache = new Map<string, unknown>();
   private cachedManifest: unknown;
+  /** Renders are part of a build (Eleventy): what they make is compressed at full strength, not quickly. */
+  rendersAreBuilds = false;
 
   constructor(
     readonly config: ConvoyConfig,
@@ -89,12 +99,30 @@ export class Convoy {
   }
 
   private fail(where: Where, what: string, err: unknown): void {
-    const message = `${where.template}:${where.line}: ${what}: ${messageOf(err)}`;
+    const cause = messageOf(err);
+    const message = `${where.template}:${where.line}: ${what}: ${cause}`;
     if (this.config.strict) {
       // Same text as the warning; the original error (with its file and line) is the cause.
       throw new ConvoyError(err instanceof ConvoyError ? err.code : 'E_TEMPLATE', message, { cause: err });
     }
-    this.pipeline.warn(message);
+    // One cause at one place is said once, whichever tag met it first: a failed carpool and the
+    // individual tag it falls back to meet the same missing file.
+    this.pipeline.warn(message, `${where.template}:${where.line}\0${cause}`);
+  }
+
+  /** Where a carpool's asset stands: the tag's line plus the lines of the body before the entry. */
+  private entryWhere(where: Where, asset: BodyAsset | undefined): Where {
+    return asset?.line ? { template: where.template, line: where.line + asset.line } : where;
+  }
+
+  /** The asset of a run a build error is about (the file it names), if any. */
+  private culprit(run: Extract<Run, { type: 'run' }>, err: unknown): BodyAsset | undefined {
+    for (let e: unknown = err; e instanceof Error; e = e.cause) {
+      const file = (e as ConvoyError).file;
+      const hit = file && run.assets.find((a) => a.item.type === 'file' && (a.item.rel === file || safeRelativeOr(a.item.rel) === file));
+      if (hit) return hit;
+    }
+    return undefined;
   }
 
   private choose(entry: OutputEntry, acceptEncoding: string | undefined): string {
@@ -119,7 +147,7 @@ export class Convoy {
       if (!known) throw new NotStatic();
       return known;
     }
-    this.pipeline.fastCompression = mode === 'render';
+    this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
     return this.pipeline.asset(rel, rebuild || mode === 'build' ? 'check' : 'trust');
   }
 
@@ -230,7 +258,7 @@ export class Convoy {
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
     const runs = toRuns(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)));
-    const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
+    const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, this.entryWhere(where, a), acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
       return runs.map((r) => (r.type === 'raw' ? r.html : individual(r))).join('\n');
@@ -251,13 +279,13 @@ export class Convoy {
           const rebuild = c.debug || c.scssRebuild || c.coffeeRebuild || mode === 'build';
           entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
           if (!entry && (rebuild || c.carpoolCombineDuringRequest)) {
-            this.pipeline.fastCompression = mode === 'render';
+            this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
             entry = this.pipeline.bundle(kind, items, 'check');
           }
         }
       } catch (err) {
         if (mode === 'lookup') return undefined;
-        this.fail(where, `carpool ${kind}`, err);
+        this.fail(this.entryWhere(where, this.culprit(run, err)), `carpool ${kind}`, err);
       }
       if (!entry) {
         html += individual(run);
