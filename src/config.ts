@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConvoyError } from './errors.ts';
+import { checkSetup } from './config-checks.ts';
 
 /** A console-like sink for the library's warnings and progress. */
 export interface Logger {
@@ -279,6 +280,9 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
   const staticRoot = abs(options.staticRoot ?? 'public/static');
   let staticUrl = options.staticUrl ?? '/static/';
   if (!staticUrl.endsWith('/')) staticUrl += '/';
+  const logger = options.logger ?? onceLogger();
+  const sourceDirs = (options.sources ?? ['static']).map((s) => abs(typeof s === 'string' ? s : (s as { dir: string }).dir));
+  checkSetup({ given: options, root, staticRoot, sourceDirs, logger });
   return {
     root,
     sources: (options.sources ?? ['static']).map(abs),
@@ -309,6 +313,6 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     integrity: options.integrity ?? false,
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
-    logger: options.logger ?? onceLogger(),
+    logger,
   };
 }

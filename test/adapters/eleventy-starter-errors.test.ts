@@ -10,14 +10,14 @@ import { eleventyBuild, starter } from './eleventy-starter.ts';
 
 test('Eleventy: a failure in a layout names _includes/layouts/base.njk and its line in the file, and fails the build', async () => {
   const dir = starter();
-  // Line 10 of the layout file (front matter included) names a file that does not exist.
+  // Line 10 of the layout file (the entry inside the carpool on line 8) (front matter included) names a file that does not exist.
   const base = path.join(dir, '_includes/layouts/base.njk');
   fs.writeFileSync(base, fs.readFileSync(base, 'utf8').replace('css/message-box.css', 'css/missing.css'));
   const logger = memoryLogger();
   const { error } = await eleventyBuild(dir, { logger });
   assert.ok(error, 'the Eleventy build fails');
-  assert.match(String((error as Error).message ?? error), /_includes\/layouts\/base\.njk:8/);
-  assert.ok(logger.warnings.concat(logger.errors).some((m) => m.startsWith('_includes/layouts/base.njk:8:')), [...logger.warnings, ...logger.errors].join('\n'));
+  assert.match(String((error as Error).message ?? error), /_includes\/layouts\/base\.njk:10/);
+  assert.ok(logger.warnings.concat(logger.errors).some((m) => m.startsWith('_includes/layouts/base.njk:10:')), [...logger.warnings, ...logger.errors].join('\n'));
   assert.ok(!logger.warnings.concat(logger.errors).some((m) => m.includes('(string)')));
 });
 
@@ -45,5 +45,5 @@ test('Eleventy under --serve: the same failure is logged with the layout name an
   // The carpool fell back to individual tags: the page keeps the stylesheet that exists.
   assert.match(home, /href="\/static\/css\/a\.[0-9a-f]{12}\.cmin\.css"/);
   const messages = [...logger.warnings, ...logger.errors];
-  assert.ok(messages.some((m) => /^_includes\/layouts\/base\.njk:8: /.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /^_includes\/layouts\/base\.njk:10: /.test(m)), messages.join('\n'));
 });
