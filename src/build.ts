@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import nunjucks from 'nunjucks';
 import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
 import { install, extensionOf } from './install.ts';
 import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
 import type { FileEntry } from './core/manifest.ts';
 import { scanTemplates, type ScanReport } from './scan/scanner.ts';
+import { loadNunjucks } from './nunjucks-copy.ts';
 
 /** How `build` runs. */
 export interface BuildOptions {
@@ -43,6 +43,8 @@ export interface BuildReport {
   /** Bundles in the manifest after the build, with whether this build made them. */
   bundles: { key: string; path: string; sources: string[]; size: number; built: boolean }[];
   scan?: ScanReport;
+  /** The nunjucks the scan parsed with: the project's own copy when it has one (entry file). */
+  nunjucks: string;
   warnings: string[];
   errors: string[];
   /** Outputs the build replaced (kept for pages still cached; `convoy clean` removes them next time). */
@@ -139,7 +141,8 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false };
   const logger = recording(sink, userLogger);
   const config = resolveConfig({ ...buildOptions, logger });
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(config.templates), config.nunjucks);
+  const nunjucks = loadNunjucks(config.root);
+  const env = new nunjucks.module.Environment(new nunjucks.module.FileSystemLoader(config.templates), config.nunjucks);
   const convoy = install(env, { ...buildOptions, logger });
   const pipeline = convoy.pipeline;
   const before = pipeline.manifest.outputs();
@@ -187,7 +190,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const oldBundles = { ...pipeline.manifest.data.bundles };
   if (opts.parseTemplates) {
     const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
-    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks);
+    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module);
     for (const p of scan.problems) {
       const where = p.line ? `${p.template}:${p.line}` : p.template;
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
@@ -225,6 +228,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     files,
     bundles,
     ...(scan ? { scan } : {}),
+    nunjucks: nunjucks.path,
     warnings: sink.warnings,
     errors: sink.errors,
     replaced: pipeline.manifest.data.previous,

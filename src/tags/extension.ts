@@ -1,4 +1,5 @@
-import { nj, literal, literalString, nodeList, staticOutput, staticText, type AstNode, type Parser } from './nunjucks-facade.ts';
+import { NodeMaker, literalString, staticText, type AstNode, type LexerApi, type NodesApi, type Parser } from './nunjucks-facade.ts';
+import { PENDING_CARPOOL, blockRegistration, outerBlocks, type PendingCarpool } from './blocks.ts';
 import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 
 /** What the template scanner learns from each tag as the extension parses it. */
@@ -48,6 +49,8 @@ export class ConvoyExtension {
   scan: { template: string; events: ScanEvent[] } | undefined;
   /** Name of the global the `as name` form calls. */
   readonly globalName = `__convoy_${++serial}`;
+  /** What `runCarpool`/`runTag` return is HTML to print as is: no runtime's `markSafe` needed (see NodeMaker.callExtension). */
+  readonly autoescape = false;
 
   constructor(readonly convoy: Convoy) {}
 
@@ -59,21 +62,23 @@ export class ConvoyExtension {
     this.scan?.events.push({ template: where.template, line: where.line, tag, status, detail });
   }
 
-  parse(parser: Parser): AstNode {
+  /** Called by Nunjucks with the node classes and token types of the copy that parses the template. */
+  parse(parser: Parser, nodes: NodesApi, lexer: LexerApi): AstNode {
     const tok = parser.nextToken();
     const tag = tok.value as (typeof TAGS)[number];
     const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 + (this.scan ? 0 : (this.lineOffsets.get(parser.tokens.str) ?? 0)) };
-    if (tag === 'carpool') return this.parseCarpool(parser, tok.lineno, tok.colno, where);
+    const make = new NodeMaker(nodes, tok.lineno, tok.colno);
+    if (tag === 'carpool') return this.parseCarpool(parser, make, lexer, where);
 
     const next = parser.peekToken();
-    if (!next || next.type === nj.lexer.TOKEN_BLOCK_END) {
+    if (!next || next.type === lexer.TOKEN_BLOCK_END) {
       parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${tag === 'scss' ? 'css/site.scss' : tag === 'coffee' ? 'js/app.coffee' : 'css/base.css'}' %}`, tok.lineno, tok.colno);
     }
     const arg = parser.parseExpression();
     let target: string | undefined;
     if (parser.skipSymbol('as')) {
       const name = parser.nextToken();
-      if (!name || name.type !== nj.lexer.TOKEN_SYMBOL) parser.fail(`${tag}: expected a variable name after "as"`, tok.lineno, tok.colno);
+      if (!name || name.type !== lexer.TOKEN_SYMBOL) parser.fail(`${tag}: expected a variable name after "as"`, tok.lineno, tok.colno);
       target = name.value;
     }
     parser.advanceAfterBlockEnd(tag);
@@ -85,27 +90,22 @@ export class ConvoyExtension {
       const printed = this.convoy.resolveUrl(tag, path, where, this.scan ? 'build' : 'lookup');
       if (this.scan) this.report(where, tag, printed ? 'built' : 'failed', path);
       if (printed) {
-        if (target === undefined) return staticOutput(tok.lineno, tok.colno, printed.url);
-        return new nj.nodes.Set(tok.lineno, tok.colno, [new nj.nodes.Symbol(tok.lineno, tok.colno, target)], literal(tok.lineno, tok.colno, printed.url));
+        if (target === undefined) return make.text(printed.url);
+        return make.set(target, make.literal(printed.url));
       }
     } else if (this.scan) {
       this.report(where, tag, 'dynamic', `${tag} with a computed path: resolved at render time`);
     }
-    const call = new nj.nodes.FunCall(tok.lineno, tok.colno, new nj.nodes.Symbol(tok.lineno, tok.colno, this.globalName), nodeList(tok.lineno, tok.colno, [
-      literal(tok.lineno, tok.colno, tag),
-      arg,
-      literal(tok.lineno, tok.colno, where.template),
-      literal(tok.lineno, tok.colno, where.line),
-      literal(tok.lineno, tok.colno, target === undefined),
-    ]));
-    if (target === undefined) return new nj.nodes.Output(tok.lineno, tok.colno, [call]);
-    return new nj.nodes.Set(tok.lineno, tok.colno, [new nj.nodes.Symbol(tok.lineno, tok.colno, target)], call);
+    const args = [make.literal(tag), arg, make.literal(where.template), make.literal(where.line), make.literal(target === undefined)];
+    if (target === undefined) return make.callExtension(this, 'runTag', args);
+    return make.set(target, make.call(this.globalName, args));
   }
 
-  private parseCarpool(parser: Parser, lineno: number, colno: number, where: Where): AstNode {
+  private parseCarpool(parser: Parser, make: NodeMaker, lexer: LexerApi, where: Where): AstNode {
+    const { lineno, colno } = make;
     const kindTok = parser.nextToken();
-    if (!kindTok || kindTok.type === nj.lexer.TOKEN_BLOCK_END) parser.fail('carpool: expected a kind, css or js (e.g. {% carpool css %})', lineno, colno);
-    if (kindTok.type !== nj.lexer.TOKEN_SYMBOL && kindTok.type !== nj.lexer.TOKEN_STRING) {
+    if (!kindTok || kindTok.type === lexer.TOKEN_BLOCK_END) parser.fail('carpool: expected a kind, css or js (e.g. {% carpool css %})', lineno, colno);
+    if (kindTok.type !== lexer.TOKEN_SYMBOL && kindTok.type !== lexer.TOKEN_STRING) {
       parser.fail(`carpool: the kind must be css or js, written bare or quoted; got ${kindTok.value}`, kindTok.lineno, kindTok.colno);
     }
     const kind = kindTok.value;
@@ -119,18 +119,16 @@ export class ConvoyExtension {
     if (text !== undefined && (this.scan || this.convoy.canResolveStatically('carpool'))) {
       const html = this.convoy.carpool(kind, text, where, this.scan ? 'build' : 'lookup');
       if (this.scan) this.report(where, 'carpool', html !== undefined ? 'built' : 'failed', `carpool ${kind}`);
-      if (html !== undefined) return staticOutput(lineno, colno, html);
-    } else if (this.scan) {
-      this.report(where, 'carpool', 'dynamic', `carpool ${kind} whose body depends on variables: built at render time`);
+      if (html !== undefined) return make.text(html);
     }
-    const call = new nj.nodes.CallExtension(this, 'runCarpool', nodeList(lineno, colno, [
-      literal(lineno, colno, kind),
-      literal(lineno, colno, where.template),
-      literal(lineno, colno, where.line),
-    ]), [body]);
-    call.lineno = lineno;
-    call.colno = colno;
-    return call;
+    const call = make.callExtension(this, 'runCarpool', [make.literal(kind), make.literal(where.template), make.literal(where.line)], [body]);
+    const blocks = blockRegistration(make, call, body);
+    if (this.scan && text === undefined) {
+      // A body holding blocks is known per child template: the scanner resolves it with each one's blocks.
+      if (outerBlocks(body).length) call[PENDING_CARPOOL] = { kind, where } satisfies PendingCarpool;
+      else this.report(where, 'carpool', 'dynamic', `carpool ${kind} whose body depends on variables: built at render time`);
+    }
+    return blocks ? make.list([blocks, call]) : call;
   }
 
   /** The request's Accept-Encoding, looked up only when a tag can use it (gzipInTemplate). */
@@ -140,15 +138,14 @@ export class ConvoyExtension {
 
   /** Render-time entry of `carpool`: the body is rendered first, then bundled. */
   runCarpool(context: RenderContext, kind: 'css' | 'js', template: string, line: number, body: () => string): unknown {
-    const html = this.convoy.carpool(kind, body(), { template, line }, 'render', this.acceptEncoding(context)) ?? '';
-    return nj.runtime.markSafe(html);
+    return this.convoy.carpool(kind, body(), { template, line }, 'render', this.acceptEncoding(context)) ?? '';
   }
 
-  /** Render-time entry of `convoy`/`scss`/`coffee` (called through the env global). */
+  /** Render-time entry of `convoy`/`scss`/`coffee` (printed: as an extension call; `as name`: through the env global). */
   runTag(context: RenderContext, tag: UrlTag, path: unknown, template: string, line: number, print: boolean): unknown {
     const printed = this.convoy.resolveUrl(tag, path, { template, line }, 'render', this.acceptEncoding(context));
     const url = printed?.url ?? '';
-    if (print) return nj.runtime.markSafe(url);
+    if (print) return url;
     return this.convoy.config.integrity ? new ConvoyUrl(url, printed?.integrity ?? '') : url;
   }
 }
