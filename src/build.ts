@@ -5,9 +5,11 @@ import { Worker } from 'node:worker_threads';
 import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
 import { install, extensionOf } from './install.ts';
+import type { Convoy } from './tags/runtime.ts';
 import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
 import type { FileEntry } from './core/manifest.ts';
-import { scanTemplates, type ScanReport } from './scan/scanner.ts';
+import { scanTemplates, unrequiredAssets, type ScanReport } from './scan/scanner.ts';
+import { expandGlob, isPartial } from './core/bundles.ts';
 import { loadNunjucks } from './nunjucks-copy.ts';
 
 /** How `build` runs. */
@@ -56,8 +58,6 @@ export interface BuildReport {
   jobs: number;
   config: ConvoyConfig;
 }
-
-const isPartial = (rel: string) => /(^|\/)_[^/]*\.(scss|sass)$/i.test(rel);
 
 function statSize(file: string): number | undefined {
   try {
@@ -138,7 +138,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const sink = { warnings: [] as string[], errors: [] as string[] };
   const { logger: userLogger, ...plain } = options;
   // A build is for production: debug settings of the environment do not apply.
-  const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false };
+  const buildOptions: PlainOptions = { ...plain, debug: false, strict: false, scssRebuild: false, coffeeRebuild: false, lessRebuild: false };
   const logger = recording(sink, userLogger);
   const config = resolveConfig({ ...buildOptions, logger });
   const nunjucks = loadNunjucks(config.root);
@@ -188,6 +188,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const scanStarted = performance.now();
   let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
+  buildNamedBundles(convoy, logger);
   if (opts.parseTemplates) {
     const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
     scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module);
@@ -196,7 +197,8 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
     }
     for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
-    for (const e of scan.events.filter((ev) => ev.status === 'failed')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
+    for (const e of scan.events.filter((ev) => ev.status === 'failed' && ev.tag !== 'require')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
+    checkRequires(convoy, scan, logger);
   }
 
   const scanMs = performance.now() - scanStarted;
@@ -238,6 +240,38 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     jobs,
     config,
   };
+}
+
+/**
+ * Builds both parts of every named bundle (the `bundles` option), no template needed, after
+ * refreshing every glob expansion the manifest records so production renders see today's files.
+ */
+function buildNamedBundles(convoy: Convoy, logger: Logger): void {
+  const { pipeline } = convoy;
+  for (const pattern of Object.keys(pipeline.manifest.data.globs ?? {})) expandGlob(pipeline.finder, pipeline.manifest, pattern, 'disk');
+  for (const name of Object.keys(convoy.config.bundles).sort()) {
+    for (const kind of ['css', 'js'] as const) {
+      try {
+        convoy.buildNamedBundle(name, kind);
+      } catch (err) {
+        logger.error(`bundle "${name}" (${kind}): ${messageOf(err)}`);
+      }
+    }
+  }
+}
+
+/**
+ * The build's side of `require`: every require naming an asset no declared bundle holds is an
+ * error; declared assets nothing requires are listed as information (only once some template
+ * uses require, so a site that never does is not told about every asset).
+ */
+function checkRequires(convoy: Convoy, scan: ScanReport, logger: Logger): void {
+  const requires = scan.events.filter((e) => e.tag === 'require');
+  for (const e of requires.filter((r) => r.status === 'failed')) logger.error(`${e.template}:${e.line}: require ${e.detail}`);
+  if (!requires.length) return;
+  const declared = convoy.declared('build');
+  scan.unrequired = unrequiredAssets(scan.events, declared);
+  for (const u of scan.unrequired) logger.info(`declared but required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);
 }
 
 /** Removes outputs neither the manifest nor the last build's replaced list names; returns them. */

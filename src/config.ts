@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { ConvoyError } from './errors.ts';
 import { checkSetup } from './config-checks.ts';
+import { checkPublishOptions, publishFromEnv, type PublishOptions } from './publish/settings.ts';
+
+export type { PublishOptions } from './publish/settings.ts';
 
 /** A console-like sink for the library's warnings and progress. */
 export interface Logger {
@@ -61,6 +64,10 @@ export interface ConvoyOptions {
   scssRebuild?: boolean;
   /** Recompile `coffee` tags when their sources change. */
   coffeeRebuild?: boolean;
+  /** Recompile `less` tags when their sources (or anything they import) change. */
+  lessRebuild?: boolean;
+  /** Named bundles declared in one place: name → paths or globs of every kind (`carpool css 'name'`). */
+  bundles?: Record<string, string[]>;
   /** Folder (under staticRoot) that holds carpool bundles. */
   carpoolPathFragment?: string;
   /** Join the original sources and minify the bundle, rather than joining minified files. */
@@ -97,12 +104,14 @@ export interface ConvoyOptions {
   maxAge?: number;
   /** Where warnings go; default: stderr, once per cause. */
   logger?: Logger;
+  /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
+  publish?: PublishOptions;
 }
 
 /** Every option filled in, paths absolute. */
 export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines';
+type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -118,6 +127,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   compress: { kind: 'compress', env: 'CONVOY_COMPRESS' },
   scssRebuild: { kind: 'boolean', env: 'SCSS_REBUILD' },
   coffeeRebuild: { kind: 'boolean', env: 'COFFEE_REBUILD' },
+  lessRebuild: { kind: 'boolean', env: 'LESS_REBUILD' },
+  bundles: { kind: 'bundles' },
   carpoolPathFragment: { kind: 'string', env: 'CARPOOL_CACHE_PATH_FRAGMENT' },
   carpoolCombineOriginals: { kind: 'boolean', env: 'CARPOOL_COMBINE_ORIGINALS' },
   carpoolCombineDuringRequest: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_REQUEST' },
@@ -136,6 +147,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
   maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
   logger: { kind: 'logger' },
+  // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
+  publish: { kind: 'publish' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -210,6 +223,8 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = raw.replace(/\\n/g, '\n');
     }
   }
+  const publish = publishFromEnv(env);
+  if (publish) out.publish = publish;
   return out as ConvoyOptions;
 }
 
@@ -248,6 +263,16 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
         const choices = (ENGINE_CHOICES as Record<string, readonly string[]>)[step];
         if (!choices) fail(`${option}.${step}`, `one of the steps ${Object.keys(ENGINE_CHOICES).join(', ')}`, step);
         if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
+      }
+      break;
+    case 'publish':
+      checkPublishOptions(value);
+      break;
+    case 'bundles':
+      if (!isObj(value)) fail(option, "an object of named lists, like { site: ['css/reset.css', 'css/*.css'] }", value);
+      for (const [name, list] of Object.entries(value)) {
+        if (!name.trim()) fail(option, 'bundle names that are not empty', name);
+        if (!Array.isArray(list) || !list.length || !list.every((v) => typeof v === 'string' && v.trim() !== '')) fail(`${option}.${name}`, 'a non-empty list of paths or globs', list);
       }
       break;
   }
@@ -296,6 +321,8 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     compress: options.compress ?? ['gzip', 'br'],
     scssRebuild: options.scssRebuild ?? debug,
     coffeeRebuild: options.coffeeRebuild ?? debug,
+    lessRebuild: options.lessRebuild ?? debug,
+    bundles: options.bundles ?? {},
     carpoolPathFragment: (options.carpoolPathFragment ?? 'CARPOOL').replace(/^\/+|\/+$/g, ''),
     carpoolCombineOriginals: options.carpoolCombineOriginals ?? false,
     carpoolCombineDuringRequest: options.carpoolCombineDuringRequest ?? true,
@@ -314,5 +341,6 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
     logger,
+    publish: options.publish ?? {},
   };
 }

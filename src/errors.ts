@@ -7,7 +7,10 @@ export type ConvoyErrorCode =
   | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
   | 'E_BUNDLE' // files cannot be joined without changing behaviour
   | 'E_TEMPLATE' // a tag is used wrongly in a template
+  | 'E_NOT_DECLARED' // `require` names an asset that no declared bundle holds
   | 'E_WRITE' // the storage could not write an output
+  | 'E_PUBLISH' // the bucket refused or failed a publish/prune request
+  | 'E_DEPENDENCY' // an optional package a feature needs is not installed
   | 'E_BUILD'; // a build (the Eleventy plugin's) finished with errors
 
 /** Where in a file a problem was found (1-based line and column). */

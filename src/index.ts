@@ -1,4 +1,5 @@
 export { install, getConvoy } from './install.ts';
+export { requireAsset } from './require-asset.ts';
 export { configFromEnv, defineConfig, resolveConfig, onceLogger } from './config.ts';
 export type { ConvoyOptions, ConvoyConfig, Logger, Engines, CompressFormat, NunjucksEnvOptions } from './config.ts';
 export { ConvoyError } from './errors.ts';

@@ -22,7 +22,7 @@ type Req = IncomingMessage & { originalUrl?: string };
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** The compiled outputs a debug request may name: `site.css` from `site.scss`. */
-const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass'], '.js': ['.coffee', '.litcoffee'] };
+const SOURCE_FOR: Record<string, string[]> = { '.css': ['.scss', '.sass', '.less'], '.js': ['.coffee', '.litcoffee'] };
 
 function handleFor(options: ConvoyOptions): Convoy {
   const config = resolveConfig(options);
@@ -34,7 +34,7 @@ function handleFor(options: ConvoyOptions): Convoy {
  * for `maxAge` seconds; `.br`/`.gz` twins chosen by Accept-Encoding (with the original's
  * Content-Type and `Vary`); ETag, conditional GET, HEAD and ranges through `send`. A source name
  * (`css/base.css`) is answered with its processed output. In debug it also compiles
- * `scss`/`coffee` on demand and serves the source roots. Paths that leave the root get 404.
+ * `scss`/`coffee`/`less` on demand and serves the source roots. Paths that leave the root get 404.
  */
 export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware {
   const convoy = optionsOrConvoy instanceof Convoy ? optionsOrConvoy : handleFor(optionsOrConvoy);

@@ -4,6 +4,7 @@ import { configFromEnv, type ConvoyOptions } from '../config.ts';
 import { build, clean } from '../build.ts';
 import { loadConfigFile } from './config-file.ts';
 import { progressBar, summarize } from './report.ts';
+import { PUBLISH_HELP, runPublishCommand } from './publish.ts';
 
 const HELP: Record<string, string> = {
   main: `convoy — the nunjucks-convoy asset pipeline
@@ -11,6 +12,8 @@ const HELP: Record<string, string> = {
 Usage:
   convoy build [options]   process every source into staticRoot and write the manifest
   convoy clean [options]   remove outputs the manifest no longer names
+  convoy publish [options] upload the build to an S3-compatible bucket (publish setting)
+  convoy prune [options]   delete objects no recent release names from the bucket
   convoy help [command]    this text, or a command's
 
 Configuration, later sources winning: convoy.config.{mjs,js,json} (or a "convoy" key in
@@ -35,6 +38,7 @@ Exit status: 0 done, 1 errors (or warnings with --strict), 2 bad usage or config
 Removes files under staticRoot that neither the manifest nor the last build's replaced list names.
 Outputs a build replaces are kept one more build, for pages browsers still have cached.
 `,
+  ...PUBLISH_HELP,
 };
 
 /** Output streams, replaceable for tests. */
@@ -54,6 +58,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     io.out(HELP[rest[0] ?? 'main'] ?? HELP.main!);
     return 0;
   }
+  if (command === 'publish' || command === 'prune') return runPublishCommand(command, rest, io);
   if (command !== 'build' && command !== 'clean') {
     io.err.write(`convoy: unknown command "${command}"\n\n${HELP.main}`);
     return 2;

@@ -41,8 +41,10 @@ export function summarize(report: BuildReport, verbose: boolean): string[] {
     const prebuilt = ev.filter((e) => e.status === 'built').length;
     lines.push(`templates: ${report.scan.templates.length} scanned, ${prebuilt} tag(s) prebuilt`);
     for (const e of ev.filter((x) => x.status === 'dynamic')) lines.push(`not prebuilt: ${e.template}:${e.line}: ${e.detail}`);
-    for (const e of ev.filter((x) => x.status === 'failed')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
+    for (const e of ev.filter((x) => x.status === 'failed' && x.tag !== 'require')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
     for (const p of report.scan.problems) lines.push(`${p.severity}: ${p.template}${p.line ? `:${p.line}` : ''}: ${p.message}`);
+    for (const e of ev.filter((x) => x.tag === 'require' && x.status === 'failed')) lines.push(`require not declared: ${e.template}:${e.line}: ${e.detail}`);
+    for (const u of report.scan.unrequired ?? []) lines.push(`info: required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);
   }
   const sum = (k: 'sourceBytes' | 'outputBytes' | 'gzipBytes' | 'brBytes', list = report.files) => list.reduce((n, f) => n + (f[k] ?? 0), 0);
   const textual = report.files.filter((f) => f.output && /\.(css|js)$/.test(f.output));

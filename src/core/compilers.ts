@@ -30,12 +30,23 @@ export interface CompileOptions {
   sourceMap?: boolean;
 }
 
+/** A compiled language: the tag that takes it and the compiler that reads it. */
+export type Language = 'scss' | 'coffee' | 'less';
+
 /** Which compiled language an extension belongs to, if any. */
-export function compilerFor(file: string): 'scss' | 'coffee' | undefined {
+export function compilerFor(file: string): Language | undefined {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.scss' || ext === '.sass') return 'scss';
   if (ext === '.coffee' || ext === '.litcoffee') return 'coffee';
+  if (ext === '.less') return 'less';
   return undefined;
+}
+
+/** Compiles a source with the compiler of its language. */
+export function compileSource(lang: Language, abs: string, rel: string, opts: CompileOptions): Compiled {
+  if (lang === 'scss') return compileScss(abs, rel, opts);
+  if (lang === 'less') return compileLess(abs, rel, opts);
+  return compileCoffee(abs, rel, opts);
 }
 
 type SassModule = typeof sass;
@@ -116,4 +127,83 @@ export function compileCoffee(abs: string, rel: string, opts: CompileOptions): C
       cause,
     });
   }
+}
+
+// ---------------------------------------------------------------- LESS (optional peer dependency)
+
+/** The part of the `less` package used here. */
+interface LessModule {
+  render(input: string, options: object, callback: (err: LessError | null, output?: { css: string; map?: string; imports: string[] }) => void): void;
+}
+
+/** What `less.render` reports on failure (line 1-based, column 0-based). */
+interface LessError {
+  type?: string;
+  message?: string;
+  filename?: string;
+  line?: number | null;
+  column?: number;
+  extract?: (string | undefined)[];
+}
+
+let lessModule: LessModule | undefined;
+
+/** Loads `less` on first use: an optional peer, installed beside this package or in the project. */
+function loadLess(root: string): LessModule {
+  if (lessModule) return lessModule;
+  let cause: unknown;
+  for (const from of [undefined, root, process.cwd()]) {
+    try {
+      lessModule = requireHere(from === undefined ? 'less' : requireHere.resolve('less', { paths: [from] })) as LessModule;
+      return lessModule;
+    } catch (err) {
+      cause ??= err;
+    }
+  }
+  throw new ConvoyError('E_CONFIG', 'compiling .less files needs the "less" package, an optional peer dependency that is not installed (npm install less)', { cause });
+}
+
+/**
+ * Compiles a `.less` file to CSS with a source map; its dependencies are the entry and every file
+ * it imported. `less.render` runs synchronously with `syncImport` and the callback form.
+ */
+export function compileLess(abs: string, rel: string, opts: CompileOptions): Compiled {
+  const less = loadLess(opts.root);
+  const src = fs.readFileSync(abs, 'utf8');
+  const fromRoot = (file: string) => path.relative(opts.root, path.resolve(path.dirname(abs), file)).split(path.sep).join('/');
+  const wantMap = opts.sourceMap !== false;
+  let result: { css: string; map?: string; imports: string[] } | undefined;
+  let failure: LessError | undefined;
+  let called = false;
+  less.render(
+    src,
+    {
+      filename: abs,
+      paths: [path.dirname(abs), ...opts.loadPaths],
+      syncImport: true,
+      ...(wantMap ? { sourceMap: { outputSourceFiles: true, sourceMapBasepath: path.dirname(abs), disableSourcemapAnnotation: true } } : {}),
+    },
+    (err, output) => {
+      called = true;
+      if (err) failure = err;
+      else result = output;
+    },
+  );
+  if (!called) {
+    throw new ConvoyError('E_COMPILE', 'LESS did not finish synchronously (a plugin or an import over the network?)', { file: fromRoot(abs) });
+  }
+  if (failure || !result) {
+    const err = failure ?? {};
+    // With syncImport a missing @import comes back without a message.
+    const message = err.message ?? (err.extract?.some((l) => l?.includes('@import')) ? 'an @import could not be loaded (file not found?)' : `${err.type ?? 'unknown'} error`);
+    throw new ConvoyError('E_COMPILE', `LESS ${err.type ? `${err.type} ` : ''}error: ${message}`, {
+      file: err.filename ? fromRoot(err.filename) : fromRoot(abs),
+      ...(typeof err.line === 'number' ? { line: err.line, ...(typeof err.column === 'number' ? { column: err.column + 1 } : {}) } : {}),
+      cause: failure,
+    });
+  }
+  const dependencies = [abs, ...result.imports.filter((f) => path.isAbsolute(f) && fs.existsSync(f))];
+  if (!wantMap || !result.map) return { code: result.css, dependencies, warnings: [] };
+  const map = portableSources(JSON.parse(result.map) as SourceMap, opts.root, path.dirname(abs));
+  return { code: result.css, map, dependencies, warnings: [] };
 }

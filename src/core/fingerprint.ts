@@ -16,10 +16,10 @@ export function integrity(bytes: Buffer | string): string {
   return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
 }
 
-/** The extension a source's output carries (`.scss` → `.css`, `.coffee` → `.js`). */
+/** The extension a source's output carries (`.scss`/`.less` → `.css`, `.coffee` → `.js`). */
 export function outputExt(rel: string): string {
   const ext = path.posix.extname(rel).toLowerCase();
-  if (ext === '.scss' || ext === '.sass') return '.css';
+  if (ext === '.scss' || ext === '.sass' || ext === '.less') return '.css';
   if (ext === '.coffee' || ext === '.litcoffee') return '.js';
   return path.posix.extname(rel);
 }

@@ -48,6 +48,8 @@ export interface ManifestData {
   bundles: Record<string, BundleEntry>;
   /** Outputs the last build replaced: kept one more build for cached pages, then `convoy clean` removes them. */
   previous: string[];
+  /** Glob expansions (bundle entries, carpool lines) as last found on disk, so production renders need no globbing. */
+  globs?: Record<string, string[]>;
 }
 
 /** The key of a bundle: its kind and its ordered sources, so a render finds it with no I/O. */
@@ -84,7 +86,7 @@ export class Manifest {
       const text = fs.readFileSync(file, 'utf8');
       const parsed = JSON.parse(text) as Partial<ManifestData>;
       if (parsed.version === 1) {
-        this.data = { version: 1, files: parsed.files ?? {}, dev: parsed.dev ?? {}, bundles: parsed.bundles ?? {}, previous: parsed.previous ?? [] };
+        this.data = { version: 1, files: parsed.files ?? {}, dev: parsed.dev ?? {}, bundles: parsed.bundles ?? {}, previous: parsed.previous ?? [], ...(parsed.globs ? { globs: parsed.globs } : {}) };
         this.savedText = text;
       }
     } catch {

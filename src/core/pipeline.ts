@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ConvoyError, messageOf } from '../errors.ts';
 import type { ConvoyConfig } from '../config.ts';
 import { Finder, safeRelative } from './finder.ts';
-import { compileCoffee, compileScss, compilerFor, type Compiled } from './compilers.ts';
+import { compileSource, compilerFor, type Compiled } from './compilers.ts';
 import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
 import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
@@ -223,7 +223,7 @@ export class Pipeline {
     const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass, sourceMap: this.maps };
     if (lang) {
       this.stats.compiles++;
-      const out = lang === 'scss' ? compileScss(abs, rel, opts) : compileCoffee(abs, rel, opts);
+      const out = compileSource(lang, abs, rel, opts);
       if (out.warnings.length) {
         this.warn(`${rel}: ${out.warnings.length} Sass warning(s), the first: ${out.warnings[0]}`);
       }

@@ -20,6 +20,8 @@ export interface ScanReport {
   templates: string[];
   events: ScanEvent[];
   problems: ScanProblem[];
+  /** Declared bundle assets no `require` names (information only; set by the build once a template uses require). */
+  unrequired?: { asset: string; bundles: string[] }[];
 }
 
 /** Parses tags of extensions we do not know, so one foreign tag does not hide a template's bundles. */
@@ -152,4 +154,13 @@ export function scanTemplates(ext: ConvoyExtension, roots: string[], glob: strin
     }
   }
   return report;
+}
+
+/** The declared assets (source → bundles holding it) that no `require` the scan found names, sorted. */
+export function unrequiredAssets(events: ScanEvent[], declared: Map<string, string[]> | undefined): { asset: string; bundles: string[] }[] {
+  const required = new Set(events.filter((e) => e.tag === 'require' && e.asset).map((e) => e.asset));
+  return [...(declared ?? new Map<string, string[]>())]
+    .filter(([asset]) => !required.has(asset))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([asset, bundles]) => ({ asset, bundles }));
 }

@@ -41,7 +41,8 @@ export function parseCarpoolBody(text: string, kind: 'css' | 'js', toSource: Url
   for (const [index, line] of text.split(/\r?\n/).entries()) {
     const p = line.trim().replace(/^(['"])(.*)\1$/, '$2').trim();
     if (!p) continue;
-    if (isExternal(p)) {
+    // A staticUrl on another origin (a CDN, a bucket) makes our own URLs absolute: ask toSource first.
+    if (isExternal(p) && toSource(p) === undefined) {
       out.push({ type: 'raw', html: p, reason: `${p} is external` });
       continue;
     }
@@ -102,7 +103,7 @@ function linesBefore(text: string, offset: number): number {
 
 function classify(name: string, attrs: Record<string, string>, body: string, html: string, kind: 'css' | 'js', toSource: UrlToSource): BodySegment {
   const raw = (reason: string): BodyRaw => ({ type: 'raw', html, reason });
-  const fromUrl = (url: string): string | undefined => (isExternal(url) ? undefined : (toSource(url) ?? (url.startsWith('/') ? undefined : url)));
+  const fromUrl = (url: string): string | undefined => (isExternal(url) ? toSource(url) : (toSource(url) ?? (url.startsWith('/') ? undefined : url)));
   if (kind === 'css') {
     const media = (attrs.media ?? 'all').trim().toLowerCase() || 'all';
     const attrsFor: Record<string, string> = media === 'all' ? {} : { media: attrs.media ?? media };

@@ -6,10 +6,12 @@ import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
 export interface ScanEvent {
   template: string;
   line: number;
-  tag: UrlTag | 'carpool';
-  /** `built`: prebuilt; `dynamic`: depends on render-time values; `failed`: the build failed. */
+  tag: UrlTag | 'carpool' | 'require';
+  /** `built`: prebuilt (for `require`: declared); `dynamic`: depends on render-time values; `failed`: the build (the check) failed. */
   status: 'built' | 'dynamic' | 'failed';
   detail: string;
+  /** The asset a `require` names. */
+  asset?: string;
 }
 
 /** The render context as the extension sees it. */
@@ -18,7 +20,9 @@ interface RenderContext {
   ctx: Record<string, unknown>;
 }
 
-const TAGS = ['convoy', 'scss', 'coffee', 'carpool'] as const;
+const TAGS = ['convoy', 'scss', 'coffee', 'less', 'carpool', 'require'] as const;
+
+const EXAMPLE_PATH: Record<UrlTag, string> = { convoy: 'css/base.css', scss: 'css/site.scss', coffee: 'js/app.coffee', less: 'css/site.less' };
 
 /** Where the request's Accept-Encoding is read from (for gzipInTemplate), in order. */
 export function acceptEncodingOf(context: RenderContext): string | undefined {
@@ -35,7 +39,7 @@ export function acceptEncodingOf(context: RenderContext): string | undefined {
 let serial = 0;
 
 /**
- * The Nunjucks extension behind `convoy`, `scss`, `coffee` and `carpool … endcarpool`. It only
+ * The Nunjucks extension behind `convoy`, `scss`, `coffee`, `less`, `carpool … endcarpool` and `require`. It only
  * parses: arguments known at compile time are resolved there when the manifest can answer (the
  * output becomes plain template text), everything else calls the Convoy runtime at render time.
  */
@@ -58,7 +62,7 @@ export class ConvoyExtension {
     return this.scan?.template ?? this.templateNames.get(parser.tokens.str) ?? '(string)';
   }
 
-  private report(where: Where, tag: UrlTag | 'carpool', status: ScanEvent['status'], detail: string): void {
+  private report(where: Where, tag: UrlTag | 'carpool' | 'require', status: ScanEvent['status'], detail: string): void {
     this.scan?.events.push({ template: where.template, line: where.line, tag, status, detail });
   }
 
@@ -69,10 +73,11 @@ export class ConvoyExtension {
     const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 + (this.scan ? 0 : (this.lineOffsets.get(parser.tokens.str) ?? 0)) };
     const make = new NodeMaker(nodes, tok.lineno, tok.colno);
     if (tag === 'carpool') return this.parseCarpool(parser, make, lexer, where);
+    if (tag === 'require') return this.parseRequire(parser, make, lexer, where);
 
     const next = parser.peekToken();
     if (!next || next.type === lexer.TOKEN_BLOCK_END) {
-      parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${tag === 'scss' ? 'css/site.scss' : tag === 'coffee' ? 'js/app.coffee' : 'css/base.css'}' %}`, tok.lineno, tok.colno);
+      parser.fail(`${tag}: expected a path, e.g. {% ${tag} '${EXAMPLE_PATH[tag]}' %}`, tok.lineno, tok.colno);
     }
     const arg = parser.parseExpression();
     let target: string | undefined;
@@ -110,6 +115,7 @@ export class ConvoyExtension {
     }
     const kind = kindTok.value;
     if (kind !== 'css' && kind !== 'js') parser.fail(`carpool: unknown kind "${kind}"; expected css or js`, kindTok.lineno, kindTok.colno);
+    if (parser.peekToken()?.type === lexer.TOKEN_STRING) return this.parseNamedCarpool(parser, make, kind, where);
     parser.advanceAfterBlockEnd('carpool');
     const body = parser.parseUntilBlocks('endcarpool');
     if (!parser.peekToken()) parser.fail(`carpool ${kind} opened on line ${where.line} has no endcarpool`, lineno, colno);
@@ -147,5 +153,71 @@ export class ConvoyExtension {
     const url = printed?.url ?? '';
     if (print) return url;
     return this.convoy.config.integrity ? new ConvoyUrl(url, printed?.integrity ?? '') : url;
+  }
+
+  // ---------------------------------------------------------------- named bundles and require
+
+  /** `carpool css 'site'`: a named bundle's part, with no body and no endcarpool. */
+  private parseNamedCarpool(parser: Parser, make: NodeMaker, kind: 'css' | 'js', where: Where): AstNode {
+    const name = parser.nextToken().value;
+    parser.advanceAfterBlockEnd('carpool');
+    if (this.scan || this.convoy.canResolveStatically('carpool')) {
+      const html = this.convoy.namedCarpool(kind, name, where, this.scan ? 'build' : 'lookup');
+      if (this.scan) this.report(where, 'carpool', html !== undefined && name in this.convoy.config.bundles ? 'built' : 'failed', `carpool ${kind} '${name}'`);
+      if (html !== undefined) return make.text(html);
+    }
+    return make.callExtension(this, 'runNamedCarpool', [make.literal(kind), make.literal(name), make.literal(where.template), make.literal(where.line)]);
+  }
+
+  /** Render-time entry of `carpool css 'name'`. */
+  runNamedCarpool(context: RenderContext, kind: 'css' | 'js', name: string, template: string, line: number): unknown {
+    return this.convoy.namedCarpool(kind, name, { template, line }, 'render', this.acceptEncoding(context)) ?? '';
+  }
+
+  /**
+   * `require 'css/widget.css'`: prints nothing. A literal path found in a declared bundle vanishes
+   * when the template compiles (production); anything else is checked at render time, and the
+   * scan records every check for the build.
+   */
+  private parseRequire(parser: Parser, make: NodeMaker, lexer: LexerApi, where: Where): AstNode {
+    const next = parser.peekToken();
+    if (!next || next.type === lexer.TOKEN_BLOCK_END) parser.fail("require: expected a path, e.g. {% require 'css/widget.css' %}", make.lineno, make.colno);
+    const arg = parser.parseExpression();
+    parser.advanceAfterBlockEnd('require');
+    const path = literalString(arg);
+    if (path !== undefined && this.scan) {
+      let status: ScanEvent['status'] = 'failed';
+      let detail: string;
+      let asset = path;
+      try {
+        const result = this.convoy.checkRequire(path, 'build')!;
+        asset = result.rel;
+        status = result.declared ? 'built' : 'failed';
+        detail = result.declared
+          ? asset
+          : `${asset} is in no declared bundle (${result.searched.length ? `searched: ${result.searched.join(', ')}` : 'no bundles are declared'})`;
+      } catch (err) {
+        detail = `${path}: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      this.scan.events.push({ template: where.template, line: where.line, tag: 'require', status, detail, asset });
+      return make.list([]);
+    }
+    if (path === undefined && this.scan) this.report(where, 'require', 'dynamic', 'require with a computed path: checked at render time');
+    if (path !== undefined && this.convoy.requireIsStatic()) {
+      let declared = false;
+      try {
+        declared = this.convoy.checkRequire(path, 'lookup')?.declared ?? false;
+      } catch {
+        // An unsafe path: the render-time check reports it.
+      }
+      if (declared) return make.list([]);
+    }
+    return make.callExtension(this, 'runRequire', [arg, make.literal(where.template), make.literal(where.line)]);
+  }
+
+  /** Render-time entry of `require`: prints nothing. */
+  runRequire(_context: RenderContext, path: unknown, template: string, line: number): string {
+    this.convoy.requireAsset(path, { template, line });
+    return '';
   }
 }

@@ -4,10 +4,11 @@ import { compilerFor } from '../core/compilers.ts';
 import { safeRelative } from '../core/finder.ts';
 import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
 import type { BundleItem, Pipeline } from '../core/pipeline.ts';
-import { parseCarpoolBody, toRuns, type BodyAsset, type Run } from './carpool-body.ts';
+import { declaredAssets, expandGlob, isGlob, namedBundleLines, resolveLines, type GlobSource } from '../core/bundles.ts';
+import { parseCarpoolBody, toRuns, type BodyAsset, type BodySegment, type Run } from './carpool-body.ts';
 
 /** The tags that print a single URL. */
-export type UrlTag = 'convoy' | 'scss' | 'coffee';
+export type UrlTag = 'convoy' | 'scss' | 'coffee' | 'less';
 
 /** Where a tag stands, for messages: `template:line`. */
 export interface Where {
@@ -83,24 +84,28 @@ export class Convoy {
     readonly pipeline: Pipeline,
   ) {}
 
+  /** Whether a tag recompiles when its sources change (`scssRebuild`, `coffeeRebuild`, `lessRebuild`). */
+  private rebuilds(tag: UrlTag | 'any'): boolean {
+    const c = this.config;
+    if (tag === 'any') return c.scssRebuild || c.coffeeRebuild || c.lessRebuild;
+    return tag === 'scss' ? c.scssRebuild : tag === 'coffee' ? c.coffeeRebuild : tag === 'less' ? c.lessRebuild : false;
+  }
+
   /** Whether answers can be kept: production with rebuilds off, where the manifest does not change. */
   private cacheable(tag: UrlTag): boolean {
-    const c = this.config;
-    return !c.debug && !(tag === 'scss' && c.scssRebuild) && !(tag === 'coffee' && c.coffeeRebuild);
+    return !this.config.debug && !this.rebuilds(tag);
   }
 
   /** Whether compile-time resolution from the manifest is allowed for this tag. */
   canResolveStatically(tag: UrlTag | 'carpool'): boolean {
     const c = this.config;
     if (c.debug || c.gzipInTemplate || !this.pipeline.manifest.loaded) return false;
-    if (tag === 'scss') return !c.scssRebuild;
-    if (tag === 'coffee') return !c.coffeeRebuild;
-    return true;
+    return tag === 'carpool' || !this.rebuilds(tag);
   }
 
   private fail(where: Where, what: string, err: unknown): void {
     const cause = messageOf(err);
-    const message = `${where.template}:${where.line}: ${what}: ${cause}`;
+    const message = `${where.template}${where.line ? `:${where.line}` : ''}: ${what}: ${cause}`;
     if (this.config.strict) {
       // Same text as the warning; the original error (with its file and line) is the cause.
       throw new ConvoyError(err instanceof ConvoyError ? err.code : 'E_TEMPLATE', message, { cause: err });
@@ -187,7 +192,7 @@ export class Convoy {
       return { url: '' };
     }
     if (tag !== 'convoy' && compilerFor(path) !== tag) {
-      const err = new ConvoyError('E_TEMPLATE', `the ${tag} tag takes .${tag === 'scss' ? 'scss/.sass' : 'coffee'} files, not ${path}`, { file: where.template, line: where.line });
+      const err = new ConvoyError('E_TEMPLATE', `the ${tag} tag takes ${{ scss: '.scss/.sass', coffee: '.coffee', less: '.less' }[tag]} files, not ${path}`, { file: where.template, line: where.line });
       if (mode === 'lookup') return undefined;
       this.fail(where, tag, err);
       return { url: c.staticUrl + path };
@@ -206,7 +211,7 @@ export class Convoy {
         const entry = this.productionEntry(path, mode, c.debug);
         return { url: this.choose(entry, acceptEncoding), integrity: entry.integrity };
       }
-      const rebuild = tag === 'scss' ? c.scssRebuild : c.coffeeRebuild;
+      const rebuild = this.rebuilds(tag);
       if (c.debug && rebuild && mode !== 'build') {
         const entry = this.pipeline.compile(path);
         return { url: c.staticUrl + entry.path, integrity: entry.integrity };
@@ -249,7 +254,7 @@ export class Convoy {
   carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
     // A body known only at render time: in production the same body always gives the same HTML.
-    if (mode === 'render' && !c.debug && !c.scssRebuild && !c.coffeeRebuild) {
+    if (mode === 'render' && !c.debug && !this.rebuilds('any')) {
       return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
     }
     return this.carpoolUncached(kind, body, where, mode, acceptEncoding);
@@ -257,7 +262,9 @@ export class Convoy {
 
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
-    const runs = toRuns(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)));
+    const segments = this.expandGlobLines(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)), kind, where, mode);
+    if (!segments) return undefined;
+    const runs = toRuns(segments);
     const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, this.entryWhere(where, a), acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
@@ -276,7 +283,7 @@ export class Convoy {
           entry = this.pipeline.findBundle(kind, items);
           if (!entry) return undefined;
         } else {
-          const rebuild = c.debug || c.scssRebuild || c.coffeeRebuild || mode === 'build';
+          const rebuild = c.debug || this.rebuilds('any') || mode === 'build';
           entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
           if (!entry && (rebuild || c.carpoolCombineDuringRequest)) {
             this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
@@ -310,5 +317,138 @@ export class Convoy {
       return /\sintegrity=/i.test(withUrl) ? withUrl : addAttrs(withUrl, this.integrityAttrs(printed));
     }
     return fill(kind === 'css' ? this.config.carpoolCssTemplate : this.config.carpoolJsTemplate, printed.url, this.integrityAttrs(printed), asset.attrs);
+  }
+
+  // ---------------------------------------------------------------- globs, named bundles, require
+
+  /**
+   * Where glob expansions come from: the disk in debug, rebuild modes and the build (a new file
+   * joins), else what the build recorded; compile-time lookups never touch the disk.
+   */
+  private globSource(mode: ResolveMode): GlobSource {
+    if (mode === 'lookup') return 'recorded-only';
+    return mode === 'build' || this.config.debug || this.rebuilds('any') ? 'disk' : 'recorded';
+  }
+
+  private expander(mode: ResolveMode): (pattern: string) => string[] | undefined {
+    const source = this.globSource(mode);
+    return (pattern) => expandGlob(this.pipeline.finder, this.pipeline.manifest, pattern, source);
+  }
+
+  /**
+   * Replaces glob lines of a carpool body (`js/*.js`) by one asset per matching source of the
+   * carpool's kind, sorted, leaving out files the body lists elsewhere. Undefined in `lookup` mode
+   * when an expansion is not recorded.
+   */
+  private expandGlobLines(segments: BodySegment[], kind: 'css' | 'js', where: Where, mode: ResolveMode): BodySegment[] | undefined {
+    const isGlobLine = (s: BodySegment) => s.type === 'asset' && s.item.type === 'file' && !s.html && isGlob(s.item.rel);
+    if (!segments.some(isGlobLine)) return segments;
+    const lines = segments.flatMap((s) => (s.type === 'asset' && s.item.type === 'file' && !s.html ? [s.item.rel] : []));
+    const expand = this.expander(mode);
+    const out: BodySegment[] = [];
+    const taken = new Set<string>();
+    for (const seg of segments) {
+      if (!isGlobLine(seg) || seg.type !== 'asset' || seg.item.type !== 'file') {
+        out.push(seg);
+        continue;
+      }
+      const pattern = seg.item.rel;
+      // Each glob is resolved against the whole list, so files listed by path keep their place.
+      let rels: string[] | undefined;
+      try {
+        rels = resolveLines([...lines.filter((l) => !isGlob(l)), pattern], kind, expand)?.filter((r) => !lines.includes(r) && !taken.has(r));
+      } catch (err) {
+        if (mode === 'lookup') return undefined;
+        this.fail(this.entryWhere(where, seg), `carpool ${kind}`, err);
+        continue;
+      }
+      if (!rels) return undefined;
+      for (const rel of rels) {
+        taken.add(rel);
+        out.push({ ...seg, item: { type: 'file', rel } });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * `carpool css 'site'`: the part of kind `kind` of the named bundle `name` (DESIGN §6), printed as
+   * a carpool of its lines. Nothing for a bundle with no file of that kind.
+   */
+  namedCarpool(kind: 'css' | 'js', name: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
+    let lines: string[] | undefined;
+    try {
+      lines = namedBundleLines(this.config.bundles, name, kind, this.expander(mode));
+    } catch (err) {
+      if (mode === 'lookup') return undefined;
+      this.fail(where, `carpool ${kind} '${name}'`, err);
+      return '';
+    }
+    if (!lines) return undefined;
+    if (!lines.length) return '';
+    return this.carpool(kind, lines.join('\n'), where, mode, acceptEncoding);
+  }
+
+  /**
+   * Builds the `kind` part of a named bundle for `convoy build` (no template needed), under the key
+   * `carpool css 'name'` looks up; throws what fails. Undefined when it has no file of that kind.
+   */
+  buildNamedBundle(name: string, kind: 'css' | 'js'): BundleEntry | undefined {
+    const expand = this.expander('build');
+    const lines = namedBundleLines(this.config.bundles, name, kind, expand) ?? [];
+    if (!lines.length) return undefined;
+    const rels = resolveLines(lines, kind, expand) ?? [];
+    this.pipeline.fastCompression = false;
+    return this.pipeline.bundle(kind, rels.map((rel) => ({ type: 'file', rel })), 'check');
+  }
+
+  /**
+   * Every source the declared bundles hold, with the bundles holding it; undefined in `lookup` mode
+   * when a glob is not recorded. Kept per manifest when expansions come from the record.
+   */
+  declared(mode: ResolveMode): Map<string, string[]> | undefined {
+    const recorded = this.globSource(mode) !== 'disk';
+    if (recorded && this.declaredCache?.manifest === this.pipeline.manifest) return this.declaredCache.held;
+    const held = declaredAssets(this.config.bundles, this.expander(mode));
+    if (recorded && held) this.declaredCache = { manifest: this.pipeline.manifest, held, answers: new Map() };
+    return held;
+  }
+
+  /** The declared set while expansions come from the manifest, and the answers given from it (safeRelative costs µs). */
+  private declaredCache: { manifest: unknown; held: Map<string, string[]>; answers: Map<string, { rel: string; declared: boolean; searched: string[] }> } | undefined;
+
+  /** The bundles declared (for messages) and whether `path` is in one; undefined in `lookup` mode when a glob is not recorded. */
+  checkRequire(path: string, mode: ResolveMode): { rel: string; declared: boolean; searched: string[] } | undefined {
+    const held = this.declared(mode);
+    if (!held) return undefined;
+    const answers = this.declaredCache?.held === held && this.declaredCache.answers.size < 10_000 ? this.declaredCache.answers : undefined;
+    const known = answers?.get(path);
+    if (known) return known;
+    const rel = safeRelative(path);
+    const result = { rel, declared: held.has(rel), searched: Object.keys(this.config.bundles) };
+    answers?.set(path, result);
+    return result;
+  }
+
+  /** Whether `require` can be decided when the template compiles: not in debug, where files come and go. */
+  requireIsStatic(): boolean {
+    return !this.config.debug;
+  }
+
+  /**
+   * `require 'css/widget.css'` / `requireAsset(env, path)`: asserts the asset is in a declared
+   * bundle. Prints nothing; otherwise warns naming `where` (throws E_NOT_DECLARED in strict mode).
+   */
+  requireAsset(path: unknown, where: Where, mode: ResolveMode = 'render'): boolean {
+    try {
+      if (typeof path !== 'string' || !path.trim()) throw new ConvoyError('E_TEMPLATE', `require needs a path, got ${JSON.stringify(path) ?? String(path)}`);
+      const result = this.checkRequire(path, mode)!;
+      if (result.declared) return true;
+      const searched = result.searched.length ? `searched: ${result.searched.join(', ')}` : 'no bundles are declared: set the bundles option';
+      throw new ConvoyError('E_NOT_DECLARED', `${result.rel} is in no declared bundle (${searched})`);
+    } catch (err) {
+      this.fail(where, `require '${String(path)}'`, err);
+      return false;
+    }
   }
 }
