@@ -17,12 +17,13 @@ function distance(a: string, b: string, limit: number): number {
 
 /**
  * The candidate closest to a name that was not found (`css/bootstrp.css` → `css/bootstrap.css`),
- * when it is close enough to be a typo: at most a third of the name's length apart, and at most 4
- * edits; a candidate with the same base name in another folder counts as close too.
+ * when it is close enough to be a typo: at most a third of the file name's stem apart (1 to 3
+ * edits); a candidate with the same base name in another folder counts as close too.
  */
 export function closestName(wanted: string, candidates: Iterable<string>): string | undefined {
-  const limit = Math.min(4, Math.max(1, Math.floor(wanted.length / 3)));
   const base = wanted.slice(wanted.lastIndexOf('/') + 1);
+  const stem = base.replace(/\.[^.]*$/, '');
+  const limit = Math.max(1, Math.min(3, Math.floor(stem.length / 3)));
   let best: string | undefined;
   let bestScore = limit + 1;
   for (const c of candidates) {
