@@ -22,6 +22,40 @@ export interface Engines {
   sass: 'sass' | 'sass-embedded';
 }
 
+/**
+ * A source root in full: a folder, optionally mounted under a URL path (`prefix`, as Django's
+ * `('bootstrap', 'node_modules/bootstrap/dist')`) and limited to the files `include` matches and
+ * `exclude` does not (globs relative to `dir`).
+ */
+export interface SourceRoot {
+  /** The folder (relative paths resolve from `root`). */
+  dir: string;
+  /** URL path the folder's files appear under (`bootstrap` → `bootstrap/css/x.css`). */
+  prefix?: string;
+  /** Globs of the files this root publishes (default: all). */
+  include?: string | string[];
+  /** Globs of files this root never publishes. */
+  exclude?: string | string[];
+}
+
+/** A source root as resolved: absolute folder, normalised prefix (`''` for none), glob lists. */
+export interface ResolvedSourceRoot {
+  dir: string;
+  prefix: string;
+  include?: string[];
+  exclude?: string[];
+}
+
+/** Sass settings beyond the source roots and `node_modules`, which are always searched. */
+export interface SassOptions {
+  /** Extra folders `@use`/`@import` search (after the source roots, before `node_modules`). */
+  loadPaths?: string[];
+  /** Deprecation ids Sass should not report (e.g. `['import', 'global-builtin']`). */
+  silenceDeprecations?: string[];
+  /** Drop warnings from stylesheets loaded through load paths (`node_modules` packages included). */
+  quietDeps?: boolean;
+}
+
 /** Delimiters and other options for the Nunjucks Environment the CLI builds. */
 export interface NunjucksEnvOptions {
   autoescape?: boolean;
@@ -42,8 +76,8 @@ export interface NunjucksEnvOptions {
 export interface ConvoyOptions {
   /** Folder relative paths resolve from (default: the config file's folder or the cwd). */
   root?: string;
-  /** Source roots, searched in order; the first match wins. */
-  sources?: string[];
+  /** Source roots (folders or `{ dir, prefix, include, exclude }`), searched in order; the first match wins. */
+  sources?: (string | SourceRoot)[];
   /** Where processed files are written. */
   staticRoot?: string;
   /** URL prefix of staticRoot, or a CDN origin. */
@@ -104,19 +138,29 @@ export interface ConvoyOptions {
   maxAge?: number;
   /** Where warnings go; default: stderr, once per cause. */
   logger?: Logger;
+  /** Sass load paths and deprecation handling. */
+  sass?: SassOptions;
   /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
   publish?: PublishOptions;
 }
 
-/** Every option filled in, paths absolute. */
-export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines'>> & { engines: Engines };
+/**
+ * Every option filled in, paths absolute. `sources` lists the root folders in order (what a
+ * watcher or loader needs); `sourceRoots` holds them in full, prefixes and globs included.
+ */
+export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines' | 'sources' | 'sass'>> & {
+  engines: Engines;
+  sources: string[];
+  sourceRoots: ResolvedSourceRoot[];
+  sass: Required<SassOptions>;
+};
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'bundles' | 'publish';
+type Kind = 'string' | 'boolean' | 'number' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   root: { kind: 'string', env: 'CONVOY_ROOT' },
-  sources: { kind: 'list', env: 'CONVOY_SOURCES' },
+  sources: { kind: 'sources', env: 'CONVOY_SOURCES' },
   staticRoot: { kind: 'string', env: 'STATIC_ROOT' },
   staticUrl: { kind: 'string', env: 'STATIC_URL' },
   debug: { kind: 'boolean', env: 'DEBUG' },
@@ -147,6 +191,7 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
   maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
   logger: { kind: 'logger' },
+  sass: { kind: 'sass' },
   // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
   publish: { kind: 'publish' },
 };
@@ -199,6 +244,8 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = Number(raw);
         break;
       case 'list':
+      case 'sources':
+        // CONVOY_SOURCES stays a list of plain folders.
         out[option] = raw.split(':').map((s) => s.trim()).filter(Boolean);
         break;
       case 'compress':
@@ -243,6 +290,22 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
     case 'list':
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) fail(option, 'a list of non-empty strings', value);
       break;
+    case 'sources':
+      if (!Array.isArray(value)) fail(option, 'a list of folders or { dir, prefix?, include?, exclude? } objects', value);
+      value.forEach((entry: unknown, i) => checkSourceRoot(`${option}[${i}]`, entry));
+      break;
+    case 'sass':
+      if (!isObj(value)) fail(option, 'an object like { loadPaths, silenceDeprecations, quietDeps }', value);
+      for (const [key, v] of Object.entries(value)) {
+        if (key === 'quietDeps') {
+          if (typeof v !== 'boolean') fail(`${option}.${key}`, 'true or false', v);
+        } else if (key === 'loadPaths' || key === 'silenceDeprecations') {
+          if (!isStringList(v)) fail(`${option}.${key}`, 'a list of non-empty strings', v);
+        } else {
+          fail(`${option}.${key}`, 'one of loadPaths, silenceDeprecations, quietDeps', key);
+        }
+      }
+      break;
     case 'compress':
       if (!Array.isArray(value) || !value.every((v) => v === 'gzip' || v === 'br')) fail(option, "a list of 'gzip' and 'br'", value);
       break;
@@ -278,6 +341,41 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
   }
 }
 
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
+
+function checkSourceRoot(name: string, entry: unknown): void {
+  if (typeof entry === 'string') {
+    if (!entry) fail(name, 'a non-empty folder', entry);
+    return;
+  }
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(name, 'a folder or { dir, prefix?, include?, exclude? }', entry);
+  const e = entry as Record<string, unknown>;
+  if (typeof e.dir !== 'string' || !e.dir) fail(`${name}.dir`, 'a non-empty folder', e.dir);
+  for (const [key, v] of Object.entries(e)) {
+    if (key === 'dir') continue;
+    if (key === 'prefix') {
+      if (typeof v !== 'string' || v.split('/').some((seg) => seg === '..' || seg === '.') || v.includes('\\')) fail(`${name}.prefix`, 'a URL path without . or .. segments', v);
+    } else if (key === 'include' || key === 'exclude') {
+      if (!(typeof v === 'string' && v) && !isStringList(v)) fail(`${name}.${key}`, 'a glob or a list of globs', v);
+    } else {
+      fail(`${name}.${key}`, 'one of dir, prefix, include, exclude', key);
+    }
+  }
+}
+
+function resolveSourceRoot(entry: string | SourceRoot, abs: (p: string) => string): ResolvedSourceRoot {
+  if (typeof entry === 'string') return { dir: abs(entry), prefix: '' };
+  const list = (v: string | string[] | undefined) => (v === undefined ? undefined : typeof v === 'string' ? [v] : [...v]);
+  const include = list(entry.include);
+  const exclude = list(entry.exclude);
+  return {
+    dir: abs(entry.dir),
+    prefix: (entry.prefix ?? '').split('/').filter(Boolean).join('/'),
+    ...(include ? { include } : {}),
+    ...(exclude ? { exclude } : {}),
+  };
+}
+
 /** A logger that writes to stderr and says each distinct message once. */
 export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, prefix = 'convoy: '): Logger {
   const seen = new Set<string>();
@@ -303,6 +401,7 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
   const abs = (p: string) => path.resolve(root, p);
   const debug = options.debug ?? false;
   const staticRoot = abs(options.staticRoot ?? 'public/static');
+  const sourceRoots = (options.sources ?? ['static']).map((s) => resolveSourceRoot(s, abs));
   let staticUrl = options.staticUrl ?? '/static/';
   if (!staticUrl.endsWith('/')) staticUrl += '/';
   const logger = options.logger ?? onceLogger();
@@ -310,7 +409,8 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
   checkSetup({ given: options, root, staticRoot, sourceDirs, logger });
   return {
     root,
-    sources: (options.sources ?? ['static']).map(abs),
+    sources: sourceRoots.map((r) => r.dir),
+    sourceRoots,
     staticRoot,
     staticUrl,
     debug,
@@ -341,6 +441,11 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
     logger,
+    sass: {
+      loadPaths: (options.sass?.loadPaths ?? []).map(abs),
+      silenceDeprecations: options.sass?.silenceDeprecations ?? [],
+      quietDeps: options.sass?.quietDeps ?? false,
+    },
     publish: options.publish ?? {},
   };
 }

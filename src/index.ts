@@ -1,7 +1,7 @@
 export { install, getConvoy } from './install.ts';
 export { requireAsset } from './require-asset.ts';
 export { configFromEnv, defineConfig, resolveConfig, onceLogger } from './config.ts';
-export type { ConvoyOptions, ConvoyConfig, Logger, Engines, CompressFormat, NunjucksEnvOptions } from './config.ts';
+export type { ConvoyOptions, ConvoyConfig, Logger, Engines, CompressFormat, NunjucksEnvOptions, SourceRoot, ResolvedSourceRoot, SassOptions } from './config.ts';
 export { ConvoyError } from './errors.ts';
 export type { ConvoyErrorCode } from './errors.ts';
 export { createPipeline, Pipeline } from './core/pipeline.ts';

@@ -27,7 +27,7 @@ test('defaults follow DESIGN §3 and resolve paths from root', () => {
 test('unknown options and wrong types are errors naming the option', () => {
   assert.throws(() => resolveConfig({ staticRot: 'x' } as never), (e: unknown) => e instanceof ConvoyError && e.code === 'E_CONFIG' && /unknown option "staticRot"/.test(e.message));
   assert.throws(() => resolveConfig({ debug: 'yes' } as never), /option "debug" expects true or false, got "yes"/);
-  assert.throws(() => resolveConfig({ sources: 'static' } as never), /option "sources" expects a list of non-empty strings/);
+  assert.throws(() => resolveConfig({ sources: 'static' } as never), /option "sources" expects a list of folders or \{ dir, prefix\?, include\?, exclude\? \} objects/);
   assert.throws(() => resolveConfig({ compress: ['zip'] } as never), /option "compress" expects a list of 'gzip' and 'br'/);
   assert.throws(() => resolveConfig({ sourceMaps: 'inline' } as never), /option "sourceMaps" expects true, false or 'hidden'/);
   assert.throws(() => resolveConfig({ engines: { js: 'uglify' } } as never), /option "engines.js" expects one of terser, swc/);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { Environment } from 'nunjucks';
-import { onceLogger, type ConvoyOptions } from '../config.ts';
+import { onceLogger, resolveConfig, type ConvoyOptions } from '../config.ts';
 import { ConvoyError } from '../errors.ts';
 import { install } from '../install.ts';
 import { build } from '../build.ts';
@@ -29,6 +29,8 @@ export interface EleventyConfig {
   amendLibrary(engine: 'njk', fn: (env: Environment) => void): void;
   on(event: 'eleventy.before', fn: (arg: BeforeEvent) => unknown): void;
   addTransform?(name: string, fn: (this: { page?: { outputPath?: string | false } }, content: string) => string): void;
+  /** Eleventy ≥ 1: files outside its input folder whose changes rebuild (`--serve`, `--watch`). */
+  addWatchTarget?(target: string): void;
   directories?: Partial<Directories>;
 }
 
@@ -86,6 +88,9 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptio
       logger,
     };
   };
+  // `eleventy --serve` rebuilds (and so rebuilds stale assets) when a source root changes: a Sass
+  // partial edit reaches the page.
+  for (const dir of resolveConfig(settings(eleventyConfig.directories)).sources) eleventyConfig.addWatchTarget?.(dir);
   eleventyConfig.amendLibrary('njk', (env) => {
     lexer = (env as unknown as { opts: { tags?: Record<string, string> } }).opts;
     convoy = install(env, settings(eleventyConfig.directories));

@@ -12,6 +12,7 @@ import { install } from '../install.ts';
 import { Convoy } from '../tags/runtime.ts';
 import { resolveConfig } from '../config.ts';
 import { createPipeline } from '../core/pipeline.ts';
+import { injectReloadClient, liveReloadOf, uncached } from './live-reload.ts';
 
 /** A connect-style middleware. */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -40,6 +41,8 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
   const convoy = optionsOrConvoy instanceof Convoy ? optionsOrConvoy : handleFor(optionsOrConvoy);
   const { config, pipeline } = convoy;
   const prefix = pipeline.staticPath;
+  // In debug, the live-reload event stream lives under staticUrl too.
+  const live = config.debug ? liveReloadOf(convoy) : undefined;
 
   const notFound = (res: ServerResponse) => {
     res.statusCode = 404;
@@ -49,6 +52,7 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
 
   return (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (live?.handle(req, res)) return;
     const url = (req as Req).originalUrl ?? req.url ?? '/';
     const rawPath = url.split('?')[0]!;
     if (!rawPath.startsWith(prefix)) return next();
@@ -136,6 +140,18 @@ function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unkno
 export interface ExpressSetup {
   env: nunjucks.Environment;
   convoy: Convoy;
+  /** Resolves once the debug watcher is armed (at once when not watching). */
+  ready: Promise<void>;
+  /** Stops the debug watcher and ends live-reload streams. */
+  close(): Promise<void>;
+}
+
+/** Options of `convoyExpress` beyond the pipeline's own. */
+export interface ExpressOptions {
+  /** In debug, watch the source and template roots for live reload (default: true in debug). */
+  watch?: boolean;
+  /** In debug, put the live-reload client on every HTML page sent, with no `convoy_reload` tag (default: false). */
+  injectReloadClient?: boolean;
 }
 
 /** The part of an Express app the helper uses. */
@@ -151,10 +167,15 @@ export interface ExpressApp {
  * middleware at staticUrl, and each request's Accept-Encoding exposed to the tags as
  * `convoyAcceptEncoding` (for gzipInTemplate).
  */
-export function convoyExpress(app: ExpressApp, options: ConvoyOptions = {}, env?: nunjucks.Environment): ExpressSetup {
+export function convoyExpress(app: ExpressApp, allOptions: ConvoyOptions & ExpressOptions = {}, env?: nunjucks.Environment): ExpressSetup {
+  const { watch, injectReloadClient: inject, ...options } = allOptions;
   const config = resolveConfig(options);
   const environment = env ?? new nunjucks.Environment(new nunjucks.FileSystemLoader(config.templates), config.nunjucks);
   const convoy = install(environment, options);
+  // Debug: edited templates show on reload, and changes reach open pages (live reload).
+  if (config.debug) uncached(environment);
+  const watcher = config.debug && watch !== false ? liveReloadOf(convoy).watch(environment) : undefined;
+  if (config.debug && inject) app.use(injectReloadClient(convoy));
   environment.express(app as never);
   if (!app.get('view engine')) app.set('view engine', 'njk');
   app.use((req: IncomingMessage, res: ServerResponse & { locals?: Record<string, unknown> }, next: () => void) => {
@@ -162,7 +183,8 @@ export function convoyExpress(app: ExpressApp, options: ConvoyOptions = {}, env?
     next();
   });
   app.use(serve(convoy));
-  return { env: environment, convoy };
+  return { env: environment, convoy, ready: watcher?.ready ?? Promise.resolve(), close: () => liveReloadOf(convoy).close() };
 }
 
+export { liveReloadOf, injectReloadClient } from './live-reload.ts';
 export default serve;

@@ -4,6 +4,7 @@ import { configFromEnv, type ConvoyOptions } from '../config.ts';
 import { build, clean } from '../build.ts';
 import { loadConfigFile } from './config-file.ts';
 import { progressBar, summarize } from './report.ts';
+import { watchCommand } from './watch.ts';
 import { PUBLISH_HELP, runPublishCommand } from './publish.ts';
 
 const HELP: Record<string, string> = {
@@ -12,6 +13,7 @@ const HELP: Record<string, string> = {
 Usage:
   convoy build [options]   process every source into staticRoot and write the manifest
   convoy clean [options]   remove outputs the manifest no longer names
+  convoy watch [options]   build, then rebuild what each change touches until stopped
   convoy publish [options] upload the build to an S3-compatible bucket (publish setting)
   convoy prune [options]   delete objects no recent release names from the bucket
   convoy help [command]    this text, or a command's
@@ -38,6 +40,13 @@ Exit status: 0 done, 1 errors (or warnings with --strict), 2 bad usage or config
 Removes files under staticRoot that neither the manifest nor the last build's replaced list names.
 Outputs a build replaces are kept one more build, for pages browsers still have cached.
 `,
+  watch: `convoy watch [--config FILE] [--parse-templates] [--templates GLOB …] [--static-root DIR] [--quiet]
+
+Builds once (as convoy build), then watches the source roots (and, with --parse-templates, the
+template roots). A change rebuilds only what it touches, along the dependencies the manifest
+records: an edited Sass partial rebuilds the files that load it and the bundles holding them.
+Each rebuild is printed; failures are printed again after every change until fixed. Ctrl-C stops.
+`,
   ...PUBLISH_HELP,
 };
 
@@ -47,6 +56,8 @@ export interface Io {
   err: NodeJS.WriteStream;
   cwd: string;
   env: Record<string, string | undefined>;
+  /** Stops a long-running command (`watch`) besides SIGINT/SIGTERM. */
+  signal?: AbortSignal;
 }
 
 const defaultIo = (): Io => ({ out: (l) => process.stdout.write(`${l}\n`), err: process.stderr, cwd: process.cwd(), env: process.env });
@@ -59,7 +70,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     return 0;
   }
   if (command === 'publish' || command === 'prune') return runPublishCommand(command, rest, io);
-  if (command !== 'build' && command !== 'clean') {
+  if (command !== 'build' && command !== 'clean' && command !== 'watch') {
     io.err.write(`convoy: unknown command "${command}"\n\n${HELP.main}`);
     return 2;
   }
@@ -106,6 +117,9 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
       for (const f of removed) io.out(`removed ${f}`);
       io.out(`removed ${removed.length} file(s)`);
       return 0;
+    }
+    if (command === 'watch') {
+      return await watchCommand({ ...options, logger }, { parseTemplates: !!values['parse-templates'], templates: values.templates as string[] | undefined, quiet: !!values.quiet }, io);
     }
     const report = await build({ ...options, logger }, {
       parseTemplates: !!values['parse-templates'],

@@ -6,6 +6,7 @@ import * as sass from 'sass';
 import coffeescript from 'coffeescript';
 import { ConvoyError } from '../errors.ts';
 import { mapSource, portableSources, type SourceMap } from './sourcemaps.ts';
+import { sassWarning, summarizeSassWarnings, type SassWarning } from './sass-warnings.ts';
 
 /** The result of compiling one source. */
 export interface Compiled {
@@ -16,6 +17,8 @@ export interface Compiled {
   dependencies: string[];
   /** Compiler warnings (Sass deprecations), in order. */
   warnings: string[];
+  /** Warnings about installed packages, each logged as it is and once, whichever file triggered it. */
+  notices?: string[];
 }
 
 /** What a compiler needs to know. */
@@ -28,6 +31,10 @@ export interface CompileOptions {
   sassEngine?: 'sass' | 'sass-embedded';
   /** Produce source maps (skipped when no map will be written: they cost time on large inputs). */
   sourceMap?: boolean;
+  /** Sass deprecation ids not to report. */
+  silenceDeprecations?: string[];
+  /** Drop Sass warnings from stylesheets loaded through load paths. */
+  quietDeps?: boolean;
 }
 
 /** A compiled language: the tag that takes it and the compiler that reads it. */
@@ -65,27 +72,54 @@ function sassModule(engine: CompileOptions['sassEngine']): SassModule {
   return embedded;
 }
 
-/** Compiles a `.scss`/`.sass` file to expanded CSS with a source map and its dependency set. */
+const nodeModulesCache = new Map<string, string[]>();
+
+/**
+ * Every `node_modules` folder from `root` up to the file system's root, nearest first: what an app
+ * gives the sass CLI as `--load-path=node_modules`, and where Node itself would find a package.
+ */
+export function nodeModulesPaths(root: string): string[] {
+  let found = nodeModulesCache.get(root);
+  if (!found) {
+    found = [];
+    for (let dir = path.resolve(root); ; dir = path.dirname(dir)) {
+      const candidate = path.join(dir, 'node_modules');
+      if (path.basename(dir) !== 'node_modules' && fs.existsSync(candidate)) found.push(candidate);
+      if (path.dirname(dir) === dir) break;
+    }
+    nodeModulesCache.set(root, found);
+  }
+  return found;
+}
+
+/**
+ * Compiles a `.scss`/`.sass` file to expanded CSS with a source map and its dependency set.
+ * `@use`/`@import` search the load paths, then every `node_modules` above the root (so
+ * `@use "bootstrap/scss/bootstrap"` works as it does for the sass CLI); `pkg:` URLs work too.
+ */
 export function compileScss(abs: string, rel: string, opts: CompileOptions): Compiled {
-  const warnings: string[] = [];
+  const reported: SassWarning[] = [];
   const impl = sassModule(opts.sassEngine);
   try {
     const result = impl.compile(abs, {
       style: 'expanded',
       sourceMap: opts.sourceMap !== false,
       sourceMapIncludeSources: true,
-      loadPaths: opts.loadPaths,
+      loadPaths: [...opts.loadPaths, ...nodeModulesPaths(opts.root)],
       importers: [new impl.NodePackageImporter(opts.root)],
+      ...(opts.silenceDeprecations?.length ? { silenceDeprecations: opts.silenceDeprecations as sass.DeprecationOrId[] } : {}),
+      ...(opts.quietDeps ? { quietDeps: true } : {}),
       logger: {
         warn(message, options) {
-          const where = options.span?.url ? ` (${path.relative(opts.root, fileURLToPath(options.span.url))}:${options.span.start.line + 1})` : '';
-          warnings.push(`${options.deprecation ? 'deprecation: ' : ''}${message.split('\n')[0]}${where}`);
+          reported.push(sassWarning(message, options));
         },
       },
     });
+    const { own: warnings, packages: notices } = summarizeSassWarnings(reported, opts.root);
     const dependencies = result.loadedUrls.filter((u) => u.protocol === 'file:').map((u) => fileURLToPath(u));
-    if (!result.sourceMap) return { code: result.css, dependencies, warnings };
-    return { code: result.css, map: portableSources(result.sourceMap as unknown as SourceMap, opts.root), dependencies, warnings };
+    const base = { code: result.css, dependencies, warnings, ...(notices.length ? { notices } : {}) };
+    if (!result.sourceMap) return base;
+    return { ...base, map: portableSources(result.sourceMap as unknown as SourceMap, opts.root) };
   } catch (cause) {
     const err = cause as { sassMessage?: string; span?: { url?: URL; start: { line: number; column: number } }; message: string };
     if (err.span) {

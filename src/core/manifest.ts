@@ -27,6 +27,8 @@ export interface FileEntry extends OutputEntry {
   plain?: string;
   /** Every input (root-relative path) with its content digest: the entry is stale when one changes. */
   inputs: Record<string, string>;
+  /** An ES module: printed with `type="module"`, never joined into a classic script bundle. */
+  module?: true;
 }
 
 /** A carpool bundle. */

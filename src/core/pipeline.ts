@@ -8,8 +8,11 @@ import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
 import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
 import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
+import { overlayCss, overlayJs } from './error-overlay.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
+import { isEsModule } from './js-module.ts';
+import { rewriteModuleImports } from './js-imports.ts';
 import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
@@ -62,7 +65,7 @@ export class Pipeline {
   readonly staticPath: string;
 
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
-    this.finder = new Finder(config.sources);
+    this.finder = new Finder(config.sourceRoots);
     this.storage = storage ?? new FileStorage(config.staticRoot);
     this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
     this.manifest = new Manifest(config.manifest);
@@ -111,7 +114,7 @@ export class Pipeline {
   // ---------------------------------------------------------------- inputs and freshness
 
   /** Root-relative name of an absolute path (how inputs are recorded, the same in any checkout). */
-  private inputName(abs: string): string {
+  inputName(abs: string): string {
     return path.relative(this.config.root, abs).split(path.sep).join('/');
   }
 
@@ -220,19 +223,25 @@ export class Pipeline {
   /** A source as CSS/JS code with its map and every file read to make it. */
   private load(rel: string, abs: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
-    const opts = { root: this.config.root, loadPaths: this.config.sources, sassEngine: this.config.engines.sass, sourceMap: this.maps };
+    const opts = { root: this.config.root, loadPaths: this.sassLoadPaths(), sassEngine: this.config.engines.sass, sourceMap: this.maps, silenceDeprecations: this.config.sass.silenceDeprecations, quietDeps: this.config.sass.quietDeps };
     if (lang) {
       this.stats.compiles++;
       const out = compileSource(lang, abs, rel, opts);
       if (out.warnings.length) {
         this.warn(`${rel}: ${out.warnings.length} Sass warning(s), the first: ${out.warnings[0]}`);
       }
+      for (const notice of out.notices ?? []) this.warn(notice);
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
     // A source's own sourceMappingURL would name a file that is not beside the output.
     const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
+  }
+
+  /** Source roots mounted at the top (a prefixed root's files have other names than Sass would use), then `sass.loadPaths`. */
+  private sassLoadPaths(): string[] {
+    return [...this.config.sourceRoots.filter((r) => !r.prefix).map((r) => r.dir), ...this.config.sass.loadPaths];
   }
 
   private part(rel: string, abs: string): Part & { dependencies: string[] } {
@@ -332,15 +341,18 @@ export class Pipeline {
       const alreadyMin = isMinName(rel);
       const source = this.part(rel, found.abs);
       source.dependencies.forEach((d) => deps.add(d));
-      // A `.min` twin beside the source is used as the minified form (useExistingMinFiles).
-      const twin = !compilerFor(rel) && !alreadyMin && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
+      // CoffeeScript with import/export compiles to an unwrapped module: its output is what counts.
+      const esm = kind === 'js' && (/\.mjs$/i.test(rel) || isEsModule(source.code));
+      // A `.min` twin beside the source is used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten.
+      const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
       const urls = (p: Part): { code: string; map?: SourceMap } => {
         const j = joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
         const map = this.chained(j);
         return { code: j.code, ...(map ? { map } : {}) };
       };
-      const processed: { code: string; map?: SourceMap } = kind === 'css' ? urls(source) : source;
+      const processed: { code: string; map?: SourceMap } =
+        kind === 'css' ? urls(source) : esm ? { ...source, code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
         plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
@@ -360,7 +372,7 @@ export class Pipeline {
         minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
-      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}) };
+      entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
     }
     this.manifest.data.files[rel] = entry;
     this.rememberUrl(entry, rel);
@@ -380,7 +392,8 @@ export class Pipeline {
     const source = this.part(found.rel, found.abs);
     const kind = assetKind(found.rel);
     const out = this.writeOutput((h) => outputName(found.rel, h, false), source.code, kind, source.map);
-    const entry: FileEntry = { ...out, source: found.rel, inputs: this.inputsOf(source.dependencies) };
+    const esm = kind === 'js' && isEsModule(source.code);
+    const entry: FileEntry = { ...out, source: found.rel, inputs: this.inputsOf(source.dependencies), ...(esm ? { module: true as const } : {}) };
     this.manifest.data.dev[found.rel] = entry;
     this.rememberUrl(entry, found.rel);
     return entry;
@@ -391,13 +404,8 @@ export class Pipeline {
     const rel = safeRelative(requested);
     const text = messageOf(err);
     const kind = assetKind(rel);
-    const body =
-      kind === 'css'
-        ? `body::before{content:${JSON.stringify(`convoy: ${text}`).replace(/\\n/g, '\\A ')};display:block;white-space:pre-wrap;` +
-          'background:#fee;color:#900;border:2px solid #c00;padding:1em;font:14px/1.4 monospace}\n'
-        : `console.error(${JSON.stringify(`convoy: ${text}`)});\n` +
-          `document.addEventListener('DOMContentLoaded',function(){var p=document.createElement('pre');p.textContent=${JSON.stringify(`convoy: ${text}`)};` +
-          "p.style.cssText='background:#fee;color:#900;border:2px solid #c00;padding:1em';document.body.insertBefore(p,document.body.firstChild)});\n";
+    // An overlay above everything (fixed navbars included), and the console for scripts.
+    const body = kind === 'css' ? overlayCss(`convoy: ${text}`) : overlayJs(`convoy: ${text}`);
     const stem = rel.slice(0, rel.length - path.posix.extname(rel).length);
     const out = this.writeOutput((h) => `${stem}.error.${h}${kind === 'css' ? '.css' : '.js'}`, body, kind);
     this.errorUrls.add(this.url(out.path));
@@ -405,6 +413,32 @@ export class Pipeline {
   }
 
   // ---------------------------------------------------------------- bundles
+
+  private readonly moduleFlags = new Map<string, { mtimeMs: number; size: number; module: boolean }>();
+
+  /**
+   * Whether a JS source is an ES module, which must keep its own `type="module"` tag: from the
+   * manifest when the file was built (a production server may hold no sources), else read.
+   * A compiled source is known from its output; with `build` off it is never compiled for this.
+   */
+  isModule(requested: string, build = true): boolean {
+    const rel = safeRelative(requested);
+    if (assetKind(rel) !== 'js') return false;
+    const known = this.manifest.data.files[rel];
+    if (compilerFor(rel)) {
+      if (!build || (known && !this.config.debug && !this.config.coffeeRebuild)) return known?.module === true;
+      return (this.config.debug ? this.compile(rel) : this.asset(rel, 'check')).module === true;
+    }
+    if (known && (!this.config.debug || !this.isStale(known))) return known.module === true;
+    const found = this.finder.tryFind(rel);
+    if (!found) return false;
+    const st = fs.statSync(found.abs);
+    const cached = this.moduleFlags.get(found.abs);
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) return cached.module;
+    const module = /\.mjs$/i.test(rel) || isEsModule(fs.readFileSync(found.abs, 'utf8'));
+    this.moduleFlags.set(found.abs, { mtimeMs: st.mtimeMs, size: st.size, module });
+    return module;
+  }
 
   /** The manifest entry of a bundle, with no I/O (a production render). */
   findBundle(kind: 'css' | 'js', items: BundleItem[]): BundleEntry | undefined {
@@ -445,6 +479,9 @@ export class Pipeline {
         throw new ConvoyError('E_BUNDLE', `a ${kind} carpool cannot hold ${found.rel}`, { file: found.rel });
       }
       deps.add(found.abs);
+      if (kind === 'js' && this.isModule(found.rel)) {
+        throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
+      }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
         const entry = this.asset(found.rel, 'check');

@@ -26,9 +26,16 @@ export interface Mapped {
  */
 export const MAP_SCHEME = 'convoy:///';
 
-/** The in-chain name of a file (`static/css/a.css` → `convoy:///static/css/a.css`). */
+/**
+ * Stands for a `..` segment inside chain names: URL resolution inside the map libraries drops a
+ * leading `..` (`convoy:///../x` → `convoy:///x`), so a source outside the root would lose its
+ * name and its compiled map would no longer chain.
+ */
+const UP = '__convoy_up__';
+
+/** The in-chain name of a file (`static/css/a.css` → `convoy:///static/css/a.css`; `../x` kept via UP). */
 export function mapSource(rootRelative: string): string {
-  return MAP_SCHEME + rootRelative;
+  return MAP_SCHEME + rootRelative.split('/').map((s) => (s === '..' ? UP : s)).join('/');
 }
 
 /** A map as written: sources relative to the project root, as in the manifest. */
@@ -140,5 +147,6 @@ export function stripMapComment(code: string): string {
 
 /** The file an intermediate map name stands for (`x.scss.__compiled__` → `x.scss`). */
 export function displayName(name: string): string {
-  return name.replace(MAP_SCHEME, '').replace(/\.__(processed|compiled|joined)__$/, '');
+  const bare = name.replace(MAP_SCHEME, '').replace(/\.__(processed|compiled|joined)__$/, '');
+  return bare.split('/').map((s) => (s === UP ? '..' : s)).join('/');
 }

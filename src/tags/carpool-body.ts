@@ -133,6 +133,21 @@ function classify(name: string, attrs: Record<string, string>, body: string, htm
   return { type: 'asset', item: { type: 'inline', code: body }, group: 'js:', attrs: {}, html };
 }
 
+/** The group of ES module files: each keeps its own `type="module"` tag, never joined. */
+export const MODULE_GROUP = 'js:module';
+
+/**
+ * Moves ES module files (listed by path, or in a `<script src>` without `type=module`) into
+ * MODULE_GROUP, so they split the classic runs around them and keep their order.
+ */
+export function markModules(segments: BodySegment[], isModule: (rel: string) => boolean): BodySegment[] {
+  return segments.map((seg) => {
+    if (seg.type !== 'asset' || seg.item.type !== 'file' || !isModule(seg.item.rel)) return seg;
+    // async still changes when a module runs; defer is implied.
+    return { ...seg, group: MODULE_GROUP, attrs: 'async' in seg.attrs ? { async: '' } : {} };
+  });
+}
+
 /** Consecutive assets of one group, or a raw piece that splits them. */
 export type Run = { type: 'run'; group: string; attrs: Record<string, string>; assets: BodyAsset[] } | BodyRaw;
 

@@ -1,6 +1,7 @@
 import { NodeMaker, literalString, staticText, type AstNode, type LexerApi, type NodesApi, type Parser } from './nunjucks-facade.ts';
 import { PENDING_CARPOOL, blockRegistration, outerBlocks, type PendingCarpool } from './blocks.ts';
 import { ConvoyUrl, type Convoy, type UrlTag, type Where } from './runtime.ts';
+import { reloadClient } from './reload-client.ts';
 
 /** What the template scanner learns from each tag as the extension parses it. */
 export interface ScanEvent {
@@ -20,7 +21,7 @@ interface RenderContext {
   ctx: Record<string, unknown>;
 }
 
-const TAGS = ['convoy', 'scss', 'coffee', 'less', 'carpool', 'require'] as const;
+const TAGS = ['convoy', 'scss', 'coffee', 'less', 'carpool', 'require', 'convoy_reload'] as const;
 
 const EXAMPLE_PATH: Record<UrlTag, string> = { convoy: 'css/base.css', scss: 'css/site.scss', coffee: 'js/app.coffee', less: 'css/site.less' };
 
@@ -74,6 +75,7 @@ export class ConvoyExtension {
     const make = new NodeMaker(nodes, tok.lineno, tok.colno);
     if (tag === 'carpool') return this.parseCarpool(parser, make, lexer, where);
     if (tag === 'require') return this.parseRequire(parser, make, lexer, where);
+    if (tag === 'convoy_reload') return this.parseReload(parser, make);
 
     const next = parser.peekToken();
     if (!next || next.type === lexer.TOKEN_BLOCK_END) {
@@ -135,6 +137,13 @@ export class ConvoyExtension {
       else this.report(where, 'carpool', 'dynamic', `carpool ${kind} whose body depends on variables: built at render time`);
     }
     return blocks ? make.list([blocks, call]) : call;
+  }
+
+  /** `convoy_reload`: the live-reload client in debug, nothing at all in production (decided at compile time). */
+  private parseReload(parser: Parser, make: NodeMaker): AstNode {
+    parser.advanceAfterBlockEnd('convoy_reload');
+    if (!this.convoy.config.debug) return make.list([]);
+    return make.text(reloadClient(this.convoy.pipeline.staticPath));
   }
 
   /** The request's Accept-Encoding, looked up only when a tag can use it (gzipInTemplate). */

@@ -5,7 +5,7 @@ import { safeRelative } from '../core/finder.ts';
 import type { BundleEntry, FileEntry, OutputEntry } from '../core/manifest.ts';
 import type { BundleItem, Pipeline } from '../core/pipeline.ts';
 import { declaredAssets, expandGlob, isGlob, namedBundleLines, resolveLines, type GlobSource } from '../core/bundles.ts';
-import { parseCarpoolBody, toRuns, type BodyAsset, type BodySegment, type Run } from './carpool-body.ts';
+import { MODULE_GROUP, markModules, parseCarpoolBody, toRuns, type BodyAsset, type BodySegment, type Run } from './carpool-body.ts';
 
 /** The tags that print a single URL. */
 export type UrlTag = 'convoy' | 'scss' | 'coffee' | 'less';
@@ -161,6 +161,12 @@ export class Convoy {
    * `lookup` mode when the manifest cannot answer.
    */
   resolveUrl(tag: UrlTag, path: unknown, where: Where, mode: ResolveMode, acceptEncoding?: string): Printed | undefined {
+    // Django's {% static %}: a query or fragment (`x.woff?v=4#iefix`) stays on the hashed name.
+    const suffix = typeof path === 'string' ? /^([^?#]+)([?#].*)$/s.exec(path) : null;
+    if (suffix) {
+      const printed = this.resolveUrl(tag, suffix[1], where, mode, acceptEncoding);
+      return printed && { ...printed, url: printed.url + suffix[2] };
+    }
     if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
     return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
   }
@@ -198,6 +204,8 @@ export class Convoy {
       return { url: c.staticUrl + path };
     }
     try {
+      // A folder (`convoy 'fonts/'`) has no fingerprint: its URL keeps the trailing slash, as in Django.
+      if (tag === 'convoy' && path.endsWith('/')) return { url: `${c.staticUrl}${safeRelative(path)}/` };
       if (tag === 'convoy') {
         if (c.debug && !c.convoyDuringDebug) {
           if (mode === 'lookup') return undefined;
@@ -264,7 +272,7 @@ export class Convoy {
     const c = this.config;
     const segments = this.expandGlobLines(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)), kind, where, mode);
     if (!segments) return undefined;
-    const runs = toRuns(segments);
+    const runs = toRuns(kind === 'js' ? markModules(segments, (rel) => this.isModule(rel, mode !== 'lookup')) : segments);
     const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, this.entryWhere(where, a), acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
@@ -274,6 +282,13 @@ export class Convoy {
     for (const run of runs) {
       if (run.type === 'raw') {
         html += run.html;
+        continue;
+      }
+      if (run.group === MODULE_GROUP) {
+        if (mode === 'lookup' && run.assets.some((a) => a.item.type === 'file' && !this.pipeline.manifest.data.files[a.item.rel])) return undefined;
+        // The template scan builds each module as the convoy tag would (full compression), then prints it.
+        if (mode === 'build') for (const a of run.assets) if (a.item.type === 'file') this.resolveUrl('convoy', a.item.rel, where, 'build');
+        html += individual(run);
         continue;
       }
       const items: BundleItem[] = run.assets.map((a) => a.item);
@@ -305,12 +320,22 @@ export class Convoy {
     return html;
   }
 
+  /** Whether a carpool js file is an ES module (unreadable: not one, and the bundle reports why). */
+  private isModule(rel: string, build: boolean): boolean {
+    try {
+      return this.pipeline.isModule(rel, build);
+    } catch {
+      return false;
+    }
+  }
+
   /** One asset of a carpool printed on its own, as the `convoy` (or `scss`/`coffee`) tag would. */
   private individualTag(kind: 'css' | 'js', asset: BodyAsset, where: Where, acceptEncoding?: string): string {
     if (asset.item.type === 'inline') return asset.html ?? '';
     const rel = asset.item.rel;
     // The tag a template would use for this file on its own.
     const printed = this.resolveUrl(compilerFor(rel) ?? 'convoy', rel, where, 'render', acceptEncoding) ?? { url: this.config.staticUrl + rel };
+    if (asset.group === MODULE_GROUP) return fill('<script type="module" src="%s"></script>', escapeAttr(printed.url), this.integrityAttrs(printed), asset.attrs);
     if (asset.html && asset.url !== undefined) {
       const attr = kind === 'css' ? 'href' : 'src';
       const withUrl = asset.html.replace(new RegExp(`(\\s${attr}\\s*=\\s*)(["']?)[^"'\\s>]*\\2`, 'i'), (_m, pre: string, q: string) => `${pre}${q || '"'}${escapeAttr(printed.url)}${q || '"'}`);

@@ -7,7 +7,7 @@ import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { resolveConfig, type ConvoyOptions } from '../../src/config.ts';
 import { createPipeline } from '../../src/core/pipeline.ts';
 import type { OutputEntry } from '../../src/core/manifest.ts';
-import { fixtureProject, memoryLogger } from '../helpers.ts';
+import { fixtureProject, memoryLogger, tmpDir, write } from '../helpers.ts';
 
 function setup(extra: ConvoyOptions = {}) {
   const dir = fixtureProject();
@@ -84,3 +84,50 @@ test("sourceMaps 'hidden' writes the map without referencing it; false writes no
   assert.equal(n.map, undefined);
   assert.ok(!fs.readdirSync(path.join(none.out, 'coffee')).some((f) => f.endsWith('.map')));
 });
+
+/** A project whose sources lie outside its root: a sibling folder, another temp dir, and node_modules (mounted with a prefix). */
+function outsideRoot(combineOriginals: boolean) {
+  const base = tmpDir();
+  const root = path.join(base, 'app');
+  const elsewhere = tmpDir();
+  write(path.join(base, 'shared/js/app.coffee'), 'square = (x) -> x * x\nglobalThis.log ?= []\nglobalThis.log.push "coffee:#{square 7}"\n');
+  write(path.join(base, 'shared/js/plain.js'), "var plain = 'plain-token';\n");
+  write(path.join(elsewhere, 'scss/_tokens.scss'), '.alpha-token {\n  color: #010203;\n}\n');
+  write(path.join(elsewhere, 'scss/site.scss'), "@use 'tokens';\n\n.site-token {\n  margin: 4px;\n}\n");
+  write(path.join(root, 'node_modules/widgets/dist/widget.coffee'), 'globalThis.widget = ->\n  "widget-token"\n');
+  const p = createPipeline(
+    resolveConfig({
+      root,
+      sources: ['../shared', elsewhere, { dir: 'node_modules/widgets/dist', prefix: 'widgets' }],
+      staticRoot: 'out',
+      sourceMaps: true,
+      carpoolCombineOriginals: combineOriginals,
+      logger: memoryLogger(),
+    }),
+  );
+  /** Where `token` is in a source, named as written maps name sources (relative to root). */
+  const src = (abs: string, token: string) => ({ ...at(path.dirname(abs), path.basename(abs), token), source: path.relative(root, abs).split(path.sep).join('/') });
+  return { base, root, elsewhere, p, out: path.join(root, 'out'), src };
+}
+
+for (const combineOriginals of [false, true]) {
+  test(`sources outside root (sibling folder, temp dir, node_modules) map to the .coffee/.scss line, not the compiled code (combineOriginals=${combineOriginals})`, () => {
+    const { base, root, elsewhere, p, out, src } = outsideRoot(combineOriginals);
+    const js = p.bundle('js', [{ type: 'file', rel: 'js/app.coffee' }, { type: 'file', rel: 'js/plain.js' }, { type: 'file', rel: 'widgets/widget.coffee' }]);
+    assert.deepEqual(origin(out, js, '`coffee:'), src(path.join(base, 'shared/js/app.coffee'), '"coffee:'));
+    assert.deepEqual(origin(out, js, '"plain-token"'), src(path.join(base, 'shared/js/plain.js'), "'plain-token'"));
+    assert.deepEqual(origin(out, js, '"widget-token"'), src(path.join(root, 'node_modules/widgets/dist/widget.coffee'), '"widget-token"'));
+    assert.equal(origin(out, js, '`coffee:').source, '../shared/js/app.coffee');
+    const css = p.bundle('css', [{ type: 'file', rel: 'scss/site.scss' }]);
+    assert.deepEqual(origin(out, css, '.alpha-token'), src(path.join(elsewhere, 'scss/_tokens.scss'), '.alpha-token'));
+    assert.deepEqual(origin(out, css, '.site-token'), src(path.join(elsewhere, 'scss/site.scss'), '.site-token'));
+    // The single asset too.
+    const one = p.asset('js/app.coffee');
+    assert.deepEqual(origin(out, one, '`coffee:'), src(path.join(base, 'shared/js/app.coffee'), '"coffee:'));
+    // Written maps name no absolute path and no compile intermediate.
+    for (const e of [js, css, one]) {
+      const map = JSON.parse(fs.readFileSync(path.join(out, e.map!), 'utf8')) as { sources: string[] };
+      assert.ok(map.sources.every((s) => !path.isAbsolute(s) && !/__|convoy:/.test(s) && /\.(coffee|scss|js)$/.test(s)), map.sources.join(', '));
+    }
+  });
+}
