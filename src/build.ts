@@ -8,6 +8,7 @@ import { install, extensionOf } from './install.ts';
 import type { Convoy } from './tags/runtime.ts';
 import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
 import type { FileEntry } from './core/manifest.ts';
+import { defaultLimits, type CompressionLimits, type CompressionStats } from './core/outputs.ts';
 import { scanTemplates, unrequiredAssets, type ScanReport } from './scan/scanner.ts';
 import { expandGlob, isPartial } from './core/bundles.ts';
 import { loadNunjucks } from './nunjucks-copy.ts';
@@ -20,8 +21,13 @@ export interface BuildOptions {
   templates?: string[];
   /** Rebuild everything, ignoring the manifest. */
   force?: boolean;
-  /** Worker threads for file processing (default: cores − 1, at most 4, on machines with more than 2 cores; else 1). */
+  /**
+   * Threads the build may keep busy (default: every core). 1 does everything in this thread,
+   * compression included; more hands compressions to libuv's pool (8 per job at a time).
+   */
   jobs?: number;
+  /** Worker threads that compile and minify (default: jobs − 1, at most 4, on machines with more than 2 cores; else none). */
+  workers?: number;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -53,9 +59,13 @@ export interface BuildReport {
   replaced: string[];
   manifestWritten: boolean;
   milliseconds: number;
-  /** Time of each phase: processing files, scanning templates (and building their bundles). */
-  phases: { files: number; scan: number };
+  /** Time of each phase: processing files, scanning templates (and building their bundles), waiting for compression to finish. */
+  phases: { files: number; scan: number; compress: number };
+  /** Threads the build used (`BuildOptions.jobs`), and worker threads among them. */
   jobs: number;
+  workers: number;
+  /** What compression did in this thread (workers count their own). */
+  compression: CompressionStats;
   config: ConvoyConfig;
 }
 
@@ -91,16 +101,49 @@ interface WorkerResult {
   warnings: string[];
 }
 
-function runWorker(options: PlainOptions, rels: string[]): Promise<WorkerResult> {
+/** What a build worker says: one source done (send the next), or everything it built. */
+export type WorkerMessage = { type: 'done'; rel: string } | ({ type: 'result' } & WorkerResult);
+
+/**
+ * Runs `n` workers that take sources from `take` (largest first, shared with this thread) one
+ * at a time, each holding one more in reserve, so a worker that drew a big Sass entry is not also
+ * given a fixed share of the rest. `files` are the entries built so far, which workers reuse.
+ */
+function runWorkers(options: PlainOptions, files: Record<string, FileEntry>, take: () => string | undefined, n: number, limits: CompressionLimits, onDone: (rel: string) => void): Promise<WorkerResult[]> {
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
-  const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, rels }, ...(isTs ? { execArgv: [] } : {}) });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (m: WorkerResult) => resolve(m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
-  });
+  const one = (): Promise<WorkerResult> => {
+    // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
+    const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits, files }, ...(isTs ? { execArgv: [] } : {}) });
+    let holding = 0;
+    let flushed = false;
+    const handOut = () => {
+      const rel = take();
+      if (rel !== undefined) {
+        holding++;
+        worker.postMessage({ rel });
+      } else if (holding === 0 && !flushed) {
+        flushed = true;
+        worker.postMessage({ flush: true });
+      }
+    };
+    handOut();
+    handOut();
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'done') {
+          holding--;
+          onDone(m.rel);
+          handOut();
+        } else {
+          resolve(m);
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
+    });
+  };
+  return Promise.all(Array.from({ length: n }, one));
 }
 
 /** Processes sources in this thread, recording what failed. */
@@ -115,17 +158,6 @@ export function processSources(pipeline: Pipeline, rels: string[], onEach?: (rel
     onEach?.(rel);
   }
   return failures;
-}
-
-/** Splits work into `n` lists of about equal total size (largest first). */
-function balance(items: { rel: string; size: number }[], n: number): string[][] {
-  const lists = Array.from({ length: n }, () => ({ size: 0, rels: [] as string[] }));
-  for (const item of [...items].sort((a, b) => b.size - a.size)) {
-    const target = lists.reduce((min, l) => (l.size < min.size ? l : min));
-    target.rels.push(item.rel);
-    target.size += item.size;
-  }
-  return lists.map((l) => l.rels).filter((l) => l.length);
 }
 
 /**
@@ -155,14 +187,23 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const oldFiles = { ...pipeline.manifest.data.files };
 
   const sources = pipeline.finder.glob('**/*').filter((f) => !isPartial(f.rel));
-  const stale = sources.filter((f) => {
-    const entry = pipeline.manifest.data.files[f.rel];
-    return !entry || pipeline.isStale(entry) || (!entry.plain && assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel));
-  });
-  // On 2 cores a single thread already keeps both busy (V8's GC threads, zlib): bench/ measured
-  // workers there at ×0.88, so they are used by default only on larger machines.
+  const isDone = (rel: string) => {
+    const entry = pipeline.manifest.data.files[rel];
+    return !!entry && !pipeline.isStale(entry) && (!!entry.plain || assetKind(rel) === 'other' || /\.min\.(css|js)$/i.test(rel));
+  };
+  const stale = sources.filter((f) => !isDone(f.rel));
+  // Compression leaves this thread for libuv's pool (see `limits`); compiling and minifying stay
+  // here unless there are workers. On 2 cores workers cost more (each warms up
+  // sass, terser and clean-css again) than they give: bench/ measured them at ×0.72–0.94.
   const cores = os.availableParallelism();
-  const jobs = Math.max(1, Math.min(opts.jobs ?? (cores > 2 ? Math.min(4, cores - 1) : 1), stale.length));
+  const jobs = Math.max(1, opts.jobs ?? cores);
+  const workers = Math.max(0, Math.min(opts.workers ?? (cores > 2 ? Math.min(4, jobs - 1) : 0), stale.length));
+  // libuv's pool runs 4 compressions at a time; more are handed to it than it runs, so it keeps
+  // compressing while this thread is inside a long synchronous step (a whole carpool) and cannot
+  // hand out the next one. With only `jobs` handed out, the pool sat idle through the scan and
+  // the build then waited 9–14 s for compression at its end (bench corpus, 2 cores).
+  const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: 8 * jobs };
+  pipeline.outputs.limits = limits;
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);
@@ -170,21 +211,38 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   for (const f of sources) if (!staleSet.has(f)) progress(f.rel);
 
   let failures: Record<string, string> = {};
-  const filesStarted = performance.now();
-  if (jobs > 1) {
-    const lists = balance(stale.map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 })), jobs);
-    const results = await Promise.all(lists.map((rels) => runWorker(buildOptions, rels).then((r) => (rels.forEach(progress), r))));
-    for (const r of results) {
+  let filesMs = 0;
+  const processFiles = async () => {
+    const filesStarted = performance.now();
+    // Largest first; what the templates' bundles built meanwhile is skipped.
+    const todo = stale
+      .filter((f) => !isDone(f.rel))
+      .map((f) => ({ rel: f.rel, size: statSize(f.abs) ?? 0 }))
+      .sort((a, b) => b.size - a.size);
+    for (const f of stale) if (!todo.some((t) => t.rel === f.rel)) progress(f.rel);
+    let next = 0;
+    const take = () => (next < todo.length ? todo[next++]!.rel : undefined);
+    const share = { ...limits, maxBytesInFlight: Math.ceil(limits.maxBytesInFlight / (workers + 1)) };
+    const fromWorkers = workers > 0 ? runWorkers(buildOptions, pipeline.manifest.data.files, take, workers, share, progress) : Promise.resolve([]);
+    // This thread takes sources too, going back to the event loop after each one so finished
+    // compressions are replaced by queued ones and workers get their next source.
+    for (let rel = take(); rel !== undefined; rel = take()) {
+      Object.assign(failures, processSources(pipeline, [rel], progress));
+      if (jobs > 1) await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const r of await fromWorkers) {
       pipeline.adopt(r.files);
       Object.assign(failures, r.failures);
       for (const w of r.warnings) pipeline.warn(w);
     }
-  } else {
-    failures = processSources(pipeline, stale.map((f) => f.rel), progress);
-  }
-  for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
+    for (const [rel, message] of Object.entries(failures)) logger.error(message.includes(rel) ? message : `${rel}: ${message}`);
+    filesMs = performance.now() - filesStarted;
+  };
+  // The templates' bundles go first: their large compressions then run while the files are
+  // processed instead of after them, and every part they build (plain copy included) is fresh
+  // for the files phase (workers are given those entries).
+  pipeline.plainCopies = true;
 
-  const filesMs = performance.now() - filesStarted;
   const scanStarted = performance.now();
   let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
@@ -202,6 +260,13 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   }
 
   const scanMs = performance.now() - scanStarted;
+  await processFiles();
+  // Twins a request made quickly are redone at full quality from the stored outputs; then every
+  // queued twin must be on disk before the manifest names it.
+  const compressStarted = performance.now();
+  pipeline.requalify();
+  for (const message of await pipeline.flush()) logger.error(message);
+  const compressMs = performance.now() - compressStarted;
   const after = pipeline.manifest.outputs();
   pipeline.manifest.data.previous = [...before].filter((p) => !after.has(p)).sort();
   if (!pipeline.manifest.data.previous.length && !Object.keys(failures).length) {
@@ -236,8 +301,10 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     replaced: pipeline.manifest.data.previous,
     manifestWritten,
     milliseconds: performance.now() - started,
-    phases: { files: filesMs, scan: scanMs },
+    phases: { files: filesMs, scan: scanMs, compress: compressMs },
     jobs,
+    workers,
+    compression: { ...pipeline.outputs.compression },
     config,
   };
 }

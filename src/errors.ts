@@ -6,6 +6,7 @@ export type ConvoyErrorCode =
   | 'E_COMPILE' // Sass or CoffeeScript rejected a source
   | 'E_MINIFY' // terser or clean-css rejected (or had to repair) the input
   | 'E_BUNDLE' // files cannot be joined without changing behaviour
+  | 'E_ENCODING' // a source's bytes are not in the encoding it declares (or UTF-8)
   | 'E_TEMPLATE' // a tag is used wrongly in a template
   | 'E_NOT_DECLARED' // `require` names an asset that no declared bundle holds
   | 'E_WRITE' // the storage could not write an output

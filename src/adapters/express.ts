@@ -84,7 +84,7 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
         noCache = true;
         const found = pipeline.finder.tryFind(rel);
         if (found && !compilerFor(rel)) {
-          return serveFile(req, res, next, found.abs, rel, { cacheControl: 'no-cache', encodings: [] });
+          return serveFile(req, res, next, found.abs, rel, { cacheControl: 'no-cache', encodings: [], source: true });
         }
         const ext = path.posix.extname(rel);
         for (const srcExt of SOURCE_FOR[ext] ?? []) {
@@ -106,7 +106,7 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
   };
 }
 
-function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; encodings: string[] }): void {
+function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; encodings: string[]; source?: boolean }): void {
   let target = abs;
   let encoding: string | undefined;
   if (opts.encodings.length) {
@@ -119,7 +119,9 @@ function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unkno
       target = abs + (choice === 'br' ? '.br' : '.gz');
     }
   }
-  const type = mime.contentType(path.posix.extname(name)) || 'application/octet-stream';
+  // Outputs are UTF-8; a source file served as it is may not be (a latin-1 @charset, a
+  // <script charset>), and an HTTP charset would override what it declares: none for sources.
+  const type = (opts.source ? mime.lookup(path.posix.extname(name)) : mime.contentType(path.posix.extname(name))) || 'application/octet-stream';
   send(req, target, { etag: true, lastModified: true, cacheControl: false, dotfiles: 'allow' })
     .on('headers', (r: ServerResponse) => {
       r.setHeader('Cache-Control', opts.cacheControl);

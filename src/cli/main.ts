@@ -29,7 +29,7 @@ package.json), then environment variables (CONVOY_*, CARPOOL_*, STATIC_ROOT …)
   --templates GLOB     template glob under each template root (repeatable; default templateGlob)
   --strict             exit 1 on warnings too (a tag not prebuilt, a missing url() target …)
   --force              rebuild everything, ignoring the manifest
-  --jobs N             worker threads (default: cores − 1, at most 4, above 2 cores; else 1)
+  --jobs N             threads to use (default: all cores; 1 = no compression in parallel)
   --static-root DIR    write outputs there instead of the configured staticRoot
   --quiet              print only problems and the summary
 

@@ -42,6 +42,8 @@ export async function watchCommand(options: ConvoyOptions, flags: WatchFlags, io
     let lines = 0;
     if (sources.length) {
       const results = rebuildChanged(pipeline, sources, { groups: ['files', 'bundles'], plain: true, newSources: true });
+      // Twins are compressed off this thread: the manifest names them once they are written.
+      for (const message of await pipeline.flush()) pipeline.warn(message);
       pipeline.save();
       for (const r of results) {
         const fixed = r.error === undefined && failing.delete(r.label);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Root } from 'postcss';
+import type { Node, Root } from 'postcss';
 import valueParser from 'postcss-value-parser';
 
 /** What rewriting needs from the pipeline. */
@@ -12,6 +12,8 @@ export interface UrlContext {
   resolveTarget(rel: string): string | undefined;
   /** Told about each reference left as it was because its target is missing. */
   warn(message: string): void;
+  /** The absolute URL of an output (for references resolved against the page, not the stylesheet). */
+  absoluteUrl?(outputPath: string): string;
 }
 
 /** A reference split into the source it names and the query/fragment that travel with it. */
@@ -53,24 +55,32 @@ export function relativeUrl(outDir: string, outputPath: string): string {
   return encodeURI(rel);
 }
 
+/** Where a node came from, for messages (`css/a.css:12`, through the part's map when compiled). */
+export type Locate = (node: Node) => string;
+
 /**
  * Rewrites every `url()` in declarations (and `@import` with `rewriteImports`) of a stylesheet
- * that came from `fromRel`, so it names the fingerprinted output relative to `ctx.outDir`.
+ * that came from `fromRel`, so it names the fingerprinted output relative to `ctx.outDir`. The
+ * `src=` of old IE `filter: progid:…(src=…)` values is resolved against the page, not the
+ * stylesheet, so it becomes the absolute URL (as django-compressor's CssAbsoluteFilter does).
  */
-export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewriteImports: boolean): void {
-  const rewrite = (url: string): string | undefined => {
+export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewriteImports: boolean, locate?: Locate): void {
+  let at = fromRel;
+  const rewrite = (url: string, absolute = false): string | undefined => {
     const target = urlTarget(url, fromRel, ctx.staticPath);
     if (target === undefined) return undefined;
     if (target === 'escapes') {
-      ctx.warn(`${fromRel}: url(${url}) points outside the source roots; left as it is`);
+      ctx.warn(`${at}: url(${url}) points outside the source roots; left as it is`);
       return undefined;
     }
     const out = ctx.resolveTarget(target.rel);
     if (out === undefined) {
-      ctx.warn(`${fromRel}: url(${url}) names ${target.rel}, which is in no source root; left as it is`);
-      return undefined;
+      // In a file that moved (a bundle), the reference still names the URL it named before.
+      const moved = !absolute && ctx.outDir !== path.posix.dirname(fromRel) && !url.trim().startsWith('/');
+      ctx.warn(`${at}: url(${url}) names ${target.rel}, which is in no source root; ${moved ? 'kept pointing at the same URL' : 'left as it is'}`);
+      return moved ? relativeUrl(ctx.outDir, target.rel) + target.suffix : undefined;
     }
-    return relativeUrl(ctx.outDir, out) + target.suffix;
+    return (absolute && ctx.absoluteUrl ? ctx.absoluteUrl(out) : relativeUrl(ctx.outDir, out)) + target.suffix;
   };
   const rewriteValue = (value: string, alsoBareStrings: boolean): string => {
     const parsed = valueParser(value);
@@ -98,11 +108,25 @@ export function rewriteUrls(root: Root, fromRel: string, ctx: UrlContext, rewrit
     });
     return changed ? parsed.toString() : value;
   };
+  const place = (node: Node) => {
+    at = locate ? locate(node) : node.source?.start ? `${fromRel}:${node.source.start.line}` : fromRel;
+  };
   root.walkDecls((decl) => {
-    if (/url\(/i.test(decl.value)) decl.value = rewriteValue(decl.value, false);
+    if (/url\(/i.test(decl.value)) {
+      place(decl);
+      decl.value = rewriteValue(decl.value, false);
+    }
+    if (/filter$/i.test(decl.prop) && /\bsrc\s*=/i.test(decl.value)) {
+      place(decl);
+      decl.value = decl.value.replace(/(\bsrc\s*=\s*)(['"]?)([^'",)\s]+)\2/gi, (whole, eq: string, q: string, url: string) => {
+        const next = rewrite(url, true);
+        return next === undefined ? whole : `${eq}${q}${next}${q}`;
+      });
+    }
   });
   if (rewriteImports) {
     root.walkAtRules(/^import$/i, (rule) => {
+      place(rule);
       rule.params = rewriteValue(rule.params, true);
     });
   }

@@ -6,17 +6,18 @@ import { Finder, safeRelative } from './finder.ts';
 import { compileSource, compilerFor, type Compiled } from './compilers.ts';
 import { joinCss, joinJs, type Joined, type Part } from './bundle.ts';
 import { minifyCss, minifyJs } from './minify.ts';
-import { digest, fingerprint, integrity, outputExt, outputName } from './fingerprint.ts';
-import { compress, isCompressible, TWIN_SUFFIX } from './compress.ts';
+import { decodeSource } from './decode.ts';
+import { digest, outputExt, outputName } from './fingerprint.ts';
+import { OutputWriter, type TwinUse } from './outputs.ts';
 import { overlayCss, overlayJs } from './error-overlay.ts';
 import { FileStorage, type Storage } from './storage.ts';
 import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
 import { rewriteModuleImports } from './js-imports.ts';
-import { chainable, chainMaps, finalMap, mapSource, stripMapComment, withContent, type SourceMap } from './sourcemaps.ts';
+import { chainable, chainMaps, mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
 
 /** What a bundle is made of: a source file, or the text of an inline <style>/<script>. */
-export type BundleItem = { type: 'file'; rel: string } | { type: 'inline'; code: string };
+export type BundleItem = { type: 'file'; rel: string; /** Declared encoding (`<script charset>`). */ charset?: string } | { type: 'inline'; code: string };
 
 /** How much to trust the manifest: `trust` answers from it, `check` compares input digests first. */
 export type Freshness = 'trust' | 'check';
@@ -51,8 +52,17 @@ export class Pipeline {
   readonly storage: Storage;
   manifest: Manifest;
   readonly stats: PipelineStats = { compiles: 0, minifies: 0, bundles: 0, writes: 0 };
+  /** Every asset built writes its plain copy too (a build: a bundle's parts are then done once). */
+  plainCopies = false;
+  /** Writes outputs and queues their compressed twins off the main thread. */
+  readonly outputs: OutputWriter;
   /** Compress quickly (brotli 5, not 11): set while building inside a request. */
-  fastCompression = false;
+  get fastCompression(): boolean {
+    return this.outputs.fast;
+  }
+  set fastCompression(fast: boolean) {
+    this.outputs.fast = fast;
+  }
   /** Output URL path → source, for mapping URLs printed inside a carpool back to their sources. */
   private readonly urlSources = new Map<string, string>();
   /** URLs of the error stylesheets/scripts shown in debug (see errorAsset). */
@@ -60,8 +70,6 @@ export class Pipeline {
   private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
   private readonly inProgress: string[] = [];
   private readonly warned = new Set<string>();
-  /** Outputs whose twins were compressed quickly (in a request). */
-  private readonly quickOutputs = new Set<string>();
   readonly staticPath: string;
 
   constructor(readonly config: ConvoyConfig, storage?: Storage) {
@@ -69,14 +77,33 @@ export class Pipeline {
     this.storage = storage ?? new FileStorage(config.staticRoot);
     this.staticPath = /^[a-z]+:\/\//i.test(config.staticUrl) ? new URL(config.staticUrl).pathname : config.staticUrl;
     this.manifest = new Manifest(config.manifest);
+    this.outputs = new OutputWriter(this.storage, config, this.stats, (m) => this.warn(m));
     this.reload();
   }
 
   /** How many warnings were raised (logged or not): lets callers tell a clean answer from a fallback. */
   warnings = 0;
 
-  /** Logs a warning once per distinct `key` (the message itself unless the caller knows a better identity). */
-  warn(message: string, key = message): void {
+  /** The template (`pages/home.njk:12`) whose tag is being served, named by warnings raised meanwhile. */
+  private warnContext: string | undefined;
+
+  /** Runs `fn` with warnings prefixed by `where` (the template and line of the tag that asked). */
+  withWarnContext<T>(where: string, fn: () => T): T {
+    const outer = this.warnContext;
+    this.warnContext = where;
+    try {
+      return fn();
+    } finally {
+      this.warnContext = outer;
+    }
+  }
+
+  /**
+   * Logs a warning once per cause: `key`, or the text itself, naming the template of the first
+   * tag that met it.
+   */
+  warn(text: string, key = text): void {
+    const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
     if (this.warned.has(key)) return;
     this.warned.add(key);
@@ -141,7 +168,6 @@ export class Pipeline {
 
   /** Whether an entry's inputs changed since it was built, or one of its outputs is gone. */
   isStale(entry: FileEntry | BundleEntry): boolean {
-    if (entry.quick && !this.fastCompression) return true;
     for (const [name, d] of Object.entries(entry.inputs)) {
       if (name.startsWith('inline:')) continue;
       if (this.fileDigest(path.resolve(this.config.root, name)) !== d) return true;
@@ -157,71 +183,37 @@ export class Pipeline {
 
   // ---------------------------------------------------------------- writing
 
-  /**
-   * Writes one output under the fingerprint of its bytes, with its map and compressed twins. The
-   * map is named by the fingerprint of its own content, so the `sourceMappingURL` comment naming
-   * it can be part of the fingerprinted bytes with no circularity.
-   */
-  private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap): OutputEntry {
-    let bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    let mapPath: string | undefined;
-    if (map && this.config.sourceMaps !== false && kind !== 'other') {
-      const mapBytes = Buffer.from(JSON.stringify(withContent(finalMap(map), this.config.sourcesContent)));
-      mapPath = `${name(fingerprint(mapBytes))}.map`;
-      this.put(mapPath, mapBytes);
-      if (this.config.sourceMaps === true) {
-        const ref = path.posix.basename(mapPath);
-        bytes = Buffer.concat([bytes, Buffer.from(kind === 'css' ? `\n/*# sourceMappingURL=${ref} */` : `\n//# sourceMappingURL=${ref}`)]);
-      }
-    }
-    const hash = fingerprint(bytes);
-    const outPath = name(hash);
-    this.put(outPath, bytes);
-    const variants: OutputEntry['variants'] = {};
-    let quick = false;
-    if (isCompressible(outPath)) {
-      for (const format of this.config.compress) {
-        const twin = outPath + TWIN_SUFFIX[format];
-        // A twin compressed quickly during a request is redone at full strength by a build.
-        if (this.storage.exists(twin) && (this.fastCompression || !this.quickOutputs.has(outPath))) {
-          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
-          continue;
-        }
-        const packed = compress(format, bytes, this.fastCompression);
-        if (packed) {
-          if (this.fastCompression && format === 'br') {
-            quick = true;
-            this.saidQuick();
-          }
-          this.storage.write(twin, packed);
-          this.stats.writes++;
-          variants[format === 'gzip' ? 'gz' : 'br'] = twin;
-        }
-      }
-    }
-    if (quick) this.quickOutputs.add(outPath);
-    else if (!this.fastCompression) this.quickOutputs.delete(outPath);
-    return { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants, ...(mapPath ? { map: mapPath } : {}), ...(quick ? { quick } : {}) };
-  }
-
-  private quickSaid = false;
-  private saidQuick(): void {
-    if (this.quickSaid) return;
-    this.quickSaid = true;
-    this.config.logger.info('convoy: assets built during a request get brotli quality 5 (11 takes ~40× longer); `convoy build` recompresses them at 11');
+  /** Writes one output, its map and (queued) its twins: see OutputWriter. */
+  private writeOutput(name: (hash: string) => string, body: string | Buffer, kind: AssetKind, map?: SourceMap, use: TwinUse = 'page'): OutputEntry {
+    return this.outputs.write(name, body, kind, map, use);
   }
 
   /** Writes unless a file of that name and size is there already (names are fingerprints). */
   private put(rel: string, bytes: Buffer): void {
-    if (this.storage.exists(rel, bytes.length)) return;
-    this.storage.write(rel, bytes);
-    this.stats.writes++;
+    this.outputs.put(rel, bytes);
+  }
+
+  /**
+   * Queues full-quality twins for every entry a request marked quick (from its stored output, no
+   * rebuild); returns how many. A build calls it, then `flush()`.
+   */
+  requalify(): number {
+    let n = 0;
+    for (const group of [this.manifest.data.files, this.manifest.data.bundles]) {
+      for (const entry of Object.values(group)) if (this.outputs.requalify(entry)) n++;
+    }
+    return n;
+  }
+
+  /** Waits for every queued compressed twin to be written; returns what failed. */
+  flush(): Promise<string[]> {
+    return this.outputs.flush();
   }
 
   // ---------------------------------------------------------------- compiling
 
   /** A source as CSS/JS code with its map and every file read to make it. */
-  private load(rel: string, abs: string): Compiled & { name: string } {
+  private load(rel: string, abs: string, charset?: string): Compiled & { name: string } {
     const lang = compilerFor(rel);
     const opts = { root: this.config.root, loadPaths: this.sassLoadPaths(), sassEngine: this.config.engines.sass, sourceMap: this.maps, silenceDeprecations: this.config.sass.silenceDeprecations, quietDeps: this.config.sass.quietDeps };
     if (lang) {
@@ -234,8 +226,9 @@ export class Pipeline {
       // Compiled code gets its own map name, chained to the real sources later.
       return { ...out, name: mapSource(`${this.inputName(abs)}.__compiled__`) };
     }
-    // A source's own sourceMappingURL would name a file that is not beside the output.
-    const code = stripMapComment(fs.readFileSync(abs, 'utf8'));
+    // Decoded by its declared charset or as strict UTF-8 (never a silent U+FFFD); its own
+    // sourceMappingURL would name a file that is not beside the output: ours replaces it.
+    const code = stripMapComment(decodeSource(fs.readFileSync(abs), rel, assetKind(rel), charset).text);
     return { code, dependencies: [abs], warnings: [], name: mapSource(this.inputName(abs)) };
   }
 
@@ -244,8 +237,8 @@ export class Pipeline {
     return [...this.config.sourceRoots.filter((r) => !r.prefix).map((r) => r.dir), ...this.config.sass.loadPaths];
   }
 
-  private part(rel: string, abs: string): Part & { dependencies: string[] } {
-    const loaded = this.load(rel, abs);
+  private part(rel: string, abs: string, charset?: string): Part & { dependencies: string[] } {
+    const loaded = this.load(rel, abs, charset);
     return { rel, name: loaded.name, code: loaded.code, ...(loaded.map ? { map: loaded.map } : {}), dependencies: loaded.dependencies };
   }
 
@@ -279,6 +272,7 @@ export class Pipeline {
         return p;
       },
       warn: (m: string) => this.warn(m),
+      absoluteUrl: (out: string) => this.url(out),
     };
   }
 
@@ -314,16 +308,23 @@ export class Pipeline {
     }
   }
 
+  /** Minified CSS; valid CSS the minifier cannot read is still served, with one warning. */
+  private minifiedCss(input: Parameters<typeof minifyCss>[0]): { code: string; map?: SourceMap } {
+    const out = minifyCss(input, this.config.engines.css, this.maps);
+    if (out.fallback) this.warn(`${input.rel}: ${out.fallback}`);
+    return out;
+  }
+
   // ---------------------------------------------------------------- single assets
 
   /**
    * The processed (minified, fingerprinted) form of a source, built if the manifest lacks it or
    * (with `check`) if its inputs changed. `plain` also writes the fingerprinted unminified copy.
    */
-  asset(requested: string, freshness: Freshness = 'check', plain = false): FileEntry {
+  asset(requested: string, freshness: Freshness = 'check', plain = this.plainCopies): FileEntry {
     const rel = safeRelative(requested);
     const known = this.manifest.data.files[rel];
-    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other')) return known;
+    if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other' || isMinName(rel))) return known;
     return this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain)));
   }
 
@@ -347,6 +348,8 @@ export class Pipeline {
       const twin = !compilerFor(rel) && !alreadyMin && !esm && this.config.useExistingMinFiles ? this.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
       // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
       const urls = (p: Part): { code: string; map?: SourceMap } => {
+        // Nothing to rewrite and no map to carry: skip the parse (css-urls rewrites only these).
+        if (!this.maps && !/url\(|@import|@charset/i.test(p.code)) return { code: stripMapComment(p.code) };
         const j = joinCss([p], this.cssContext(path.posix.dirname(rel), false, deps), this.maps);
         const map = this.chained(j);
         return { code: j.code, ...(map ? { map } : {}) };
@@ -355,7 +358,7 @@ export class Pipeline {
         kind === 'css' ? urls(source) : esm ? { ...source, code: rewriteModuleImports(source.code, rel, this.cssContext(path.posix.dirname(rel), false, deps)) } : source;
       let plainOut: OutputEntry | undefined;
       if (plain && !alreadyMin) {
-        plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map);
+        plainOut = this.writeOutput((h) => outputName(rel, h, false), processed.code, kind, processed.map, 'plain');
       }
       let minified: { code: string; map?: SourceMap };
       if (alreadyMin) {
@@ -369,7 +372,7 @@ export class Pipeline {
         // A plain file is its own source; processed code gets an intermediate name chained away.
         const name = processed.map ? mapSource(`${this.inputName(found.abs)}.__processed__`) : source.name;
         const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
-        minified = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+        minified = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
@@ -482,6 +485,15 @@ export class Pipeline {
       if (kind === 'js' && this.isModule(found.rel)) {
         throw new ConvoyError('E_BUNDLE', `${found.rel} is an ES module (import/export): joined into a classic script it is a SyntaxError; give it its own <script type="module">`, { file: found.rel });
       }
+      if (item.charset && !/^utf-?8$/i.test(item.charset)) {
+        // A declared non-UTF-8 file is decoded by its label here, not shared with `convoy` tags.
+        const p = this.part(found.rel, found.abs, item.charset);
+        if (kind === 'js' && !combineOriginals) {
+          this.stats.minifies++;
+          return { ...p, ...minifyJs(p, this.config.engines.js, this.maps) };
+        }
+        return p;
+      }
       if (kind === 'js' && !combineOriginals) {
         // Join the per-file minified outputs: each is cached and shared with `convoy` tags.
         const entry = this.asset(found.rel, 'check');
@@ -505,7 +517,7 @@ export class Pipeline {
     if (kind === 'css' || combineOriginals) {
       this.stats.minifies++;
       const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
-      result = kind === 'css' ? minifyCss(input, this.config.engines.css, this.maps) : minifyJs(input, this.config.engines.js, this.maps);
+      result = kind === 'css' ? this.minifiedCss(input) : minifyJs(input, this.config.engines.js, this.maps);
     }
     const out = this.writeOutput((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
     const entry: BundleEntry = { ...out, kind, sources, inputs: this.inputsOf(deps, inline) };
@@ -516,10 +528,7 @@ export class Pipeline {
   /** Reads the manifest again (after a build in another pipeline or process). */
   reload(): void {
     this.manifest = new Manifest(this.config.manifest);
-    this.quickOutputs.clear();
-    for (const group of [this.manifest.data.files, this.manifest.data.bundles]) {
-      for (const e of Object.values(group)) if (e.quick) this.quickOutputs.add(e.path);
-    }
+    this.outputs.trust(this.manifest.data);
     for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
     for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
   }

@@ -65,8 +65,11 @@ export function portableSources(map: SourceMap, root: string, fromDir = root): S
   return { ...rest, sources };
 }
 
-/** An identity map naming `source`: every line of `code` maps to itself, token by token. */
-export function identityMap(code: string, source: string, content?: string): SourceMap {
+/**
+ * An identity map naming `source`: every line of `code` maps to itself, token by token; with
+ * `offset` (0-based), `code` is a slice of `source` starting at that line and column.
+ */
+export function identityMap(code: string, source: string, content?: string, offset = { line: 0, column: 0 }): SourceMap {
   // Segments at every token start keep columns exact for any identifier a consumer looks up.
   let mappings = '';
   let prevCol = 0;
@@ -80,10 +83,12 @@ export function identityMap(code: string, source: string, content?: string): Sou
     let m: RegExpExecArray | null;
     while ((m = re.exec(lines[line]!))) {
       const col = m.index;
-      mappings += (first ? '' : ',') + vlq(col - genCol) + vlq(0) + vlq(line - prevLine) + vlq(col - prevCol);
+      const srcLine = line + offset.line;
+      const srcCol = col + (line === 0 ? offset.column : 0);
+      mappings += (first ? '' : ',') + vlq(col - genCol) + vlq(0) + vlq(srcLine - prevLine) + vlq(srcCol - prevCol);
       genCol = col;
-      prevLine = line;
-      prevCol = col;
+      prevLine = srcLine;
+      prevCol = srcCol;
       first = false;
     }
   }
@@ -140,9 +145,18 @@ export function withContent(map: SourceMap, sourcesContent: boolean): SourceMap 
   return rest;
 }
 
-/** Removes `sourceMappingURL` comments a source brought along: they would point at the wrong file. */
+/**
+ * Removes every `sourceMappingURL` comment a source brought along, wherever it sits (first line,
+ * last line, tabs or trailing blanks around it): it would name a map that is not beside the
+ * output, so the output's own map comment (or none) replaces it. Line breaks stay, so lines keep
+ * their numbers. Like browsers and Django, only the exact spelling `sourceMappingURL` counts.
+ */
 export function stripMapComment(code: string): string {
-  return code.replace(/\n?(?:\/\/[#@] sourceMappingURL=[^\n]*|\/\*[#@] sourceMappingURL=[^*]*\*\/)\s*$/g, '');
+  if (!code.includes('sourceMappingURL=')) return code;
+  return code
+    .replace(/^[ \t]*\/\/[#@][ \t]+sourceMappingURL=[^\r\n]*/gm, '')
+    .replace(/\/\*[#@][ \t]+sourceMappingURL=[^*]*\*+\//g, '')
+    .replace(/\s+$/, (tail) => (tail.includes('\n') ? '\n' : ''));
 }
 
 /** The file an intermediate map name stands for (`x.scss.__compiled__` → `x.scss`). */

@@ -105,6 +105,10 @@ function classify(name: string, attrs: Record<string, string>, body: string, htm
   const raw = (reason: string): BodyRaw => ({ type: 'raw', html, reason });
   const fromUrl = (url: string): string | undefined => (isExternal(url) ? toSource(url) : (toSource(url) ?? (url.startsWith('/') ? undefined : url)));
   if (kind === 'css') {
+    // Browsers apply no stylesheet of a type they do not know (text/less, text/foobar): joining
+    // one into the bundle would change the page, so it stays as written.
+    const type = (attrs.type ?? '').trim().toLowerCase();
+    if ((name === 'link' || name === 'style') && type && type !== 'text/css') return raw(`type="${attrs.type}" is not CSS`);
     const media = (attrs.media ?? 'all').trim().toLowerCase() || 'all';
     const attrsFor: Record<string, string> = media === 'all' ? {} : { media: attrs.media ?? media };
     if (name === 'link' && /(^|\s)stylesheet(\s|$)/i.test(attrs.rel ?? '') && attrs.href) {
@@ -127,7 +131,9 @@ function classify(name: string, attrs: Record<string, string>, body: string, htm
   if (attrs.src !== undefined) {
     const rel = fromUrl(attrs.src);
     if (!rel) return raw(`${attrs.src} is external`);
-    return { type: 'asset', item: { type: 'file', rel }, group, attrs: attrsFor, html, url: attrs.src };
+    // The file is decoded as its charset attribute says (the browser would), not as UTF-8.
+    const charset = attrs.charset?.trim();
+    return { type: 'asset', item: { type: 'file', rel, ...(charset ? { charset } : {}) }, group, attrs: attrsFor, html, url: attrs.src };
   }
   // Inline scripts run at parse time; async/defer do not apply to them.
   return { type: 'asset', item: { type: 'inline', code: body }, group: 'js:', attrs: {}, html };

@@ -167,8 +167,10 @@ export class Convoy {
       const printed = this.resolveUrl(tag, suffix[1], where, mode, acceptEncoding);
       return printed && { ...printed, url: printed.url + suffix[2] };
     }
-    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return this.resolveUncached(tag, path, where, mode, acceptEncoding);
-    return this.cached(`${tag}\0${path}`, acceptEncoding, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    // Warnings raised while building (a missing url() target) name the template too.
+    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return uncached();
+    return this.cached(`${tag}\0${path}`, acceptEncoding, uncached);
   }
 
   /**
@@ -261,11 +263,12 @@ export class Convoy {
    */
   carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
+    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
     // A body known only at render time: in production the same body always gives the same HTML.
     if (mode === 'render' && !c.debug && !this.rebuilds('any')) {
-      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
+      return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, uncached);
     }
-    return this.carpoolUncached(kind, body, where, mode, acceptEncoding);
+    return uncached();
   }
 
   private carpoolUncached(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {

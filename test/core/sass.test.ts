@@ -41,7 +41,8 @@ for (const engine of ['sass', 'sass-embedded'] as const) {
     assert.deepEqual(logger.errors, []);
     // Bootstrap 5.3 makes Sass report ~20 deprecations; two entries loading it give one summary line.
     assert.equal(logger.warnings.length, 1, logger.warnings.join('\n'));
-    assert.match(logger.warnings[0]!, /^Sass warnings from node_modules\/bootstrap \(.*\bimport\b.*\), first: .* \(node_modules\/bootstrap\/scss\/[^:]+:\d+\)\. .*quietDeps: true.*silenceDeprecations: \[.*"import"/);
+    // Warnings raised while a tag builds name its template first (`page.njk:1: `).
+    assert.match(logger.warnings[0]!, /^page\.njk:1: Sass warnings from node_modules\/bootstrap \(.*\bimport\b.*\), first: .* \(node_modules\/bootstrap\/scss\/[^:]+:\d+\)\. .*quietDeps: true.*silenceDeprecations: \[.*"import"/);
     // The partials are inputs: their digests decide staleness (recorded root-relative, through the link).
     assert.ok(Object.keys(manifest.files['css/site.scss']!.inputs).includes('node_modules/bootstrap/scss/_buttons.scss'));
   });
@@ -57,7 +58,7 @@ test('sass.quietDeps and sass.silenceDeprecations silence package warnings; warn
   write(path.join(dir, 'static/css/site.scss'), '@use "bootstrap/scss/bootstrap";\n.site-own { color: darken(#fff, 10%); }\n');
   const own = render(dir, { sass: { quietDeps: true } });
   assert.equal(own.logger.warnings.length, 1, own.logger.warnings.join('\n'));
-  assert.match(own.logger.warnings[0]!, /^css\/site\.scss: \d Sass warning\(s\), the first: deprecation \[[a-z-]+\]: .* \(static\/css\/site\.scss:2\)$/);
+  assert.match(own.logger.warnings[0]!, /^page\.njk:1: css\/site\.scss: \d Sass warning\(s\), the first: deprecation \[[a-z-]+\]: .* \(static\/css\/site\.scss:2\)$/);
 });
 
 test('sass.loadPaths are searched after the source roots (relative to root)', () => {
