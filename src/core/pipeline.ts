@@ -103,7 +103,9 @@ export class Pipeline {
    * tag that met it.
    */
   warn(text: string, key = text): void {
-    const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
+    // A message that already names the template (at a line of its own, e.g. a carpool's entry) keeps it.
+    const template = this.warnContext?.replace(/:\d+$/, '');
+    const message = this.warnContext && !text.startsWith(`${template}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
     if (this.warned.has(key)) return;
     this.warned.add(key);
