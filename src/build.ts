@@ -6,8 +6,10 @@ import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
 import { install, extensionOf } from './install.ts';
 import type { Convoy } from './tags/runtime.ts';
-import { assetKind, createPipeline, type Pipeline } from './core/pipeline.ts';
-import type { FileEntry } from './core/manifest.ts';
+import { assetKind, type Pipeline } from './core/pipeline.ts';
+import { Manifest, type FileEntry } from './core/manifest.ts';
+import { FileStorage } from './core/storage.ts';
+import { manifestLockFile, pidAlive, withLock } from './core/lock.ts';
 import { defaultLimits, type CompressionLimits, type CompressionStats } from './core/outputs.ts';
 import { scanTemplates, unrequiredAssets, type ScanReport } from './scan/scanner.ts';
 import { expandGlob, isPartial } from './core/bundles.ts';
@@ -255,7 +257,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
     }
     for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
-    for (const e of scan.events.filter((ev) => ev.status === 'failed' && ev.tag !== 'require')) logger.error(`${e.template}:${e.line}: ${e.tag} ${e.detail}: could not be prebuilt (see the warning above)`);
+    for (const e of scan.events.filter((ev) => ev.status === 'failed' && ev.tag !== 'require')) logger.error(`${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}: could not be prebuilt (see the warning above)`);
     checkRequires(convoy, scan, logger);
   }
 
@@ -273,6 +275,9 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     // Nothing replaced this time: the last build's leftovers still wait for `convoy clean`.
     pipeline.manifest.data.previous = previousReplaced.filter((p) => !after.has(p));
   }
+  // What this build made, decided before the save merges in entries other processes wrote meanwhile.
+  const builtFiles = new Set(Object.keys(pipeline.manifest.data.files).filter((rel) => pipeline.manifest.data.files[rel] !== oldFiles[rel]));
+  const builtBundles = new Set(Object.keys(pipeline.manifest.data.bundles).filter((key) => pipeline.manifest.data.bundles[key] !== oldBundles[key]));
   const manifestWritten = pipeline.save();
 
   const files: FileReport[] = sources.map((f) => {
@@ -282,7 +287,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     const out = (p?: string) => (p ? statSize(path.join(config.staticRoot, p)) : undefined);
     return {
       rel: f.rel,
-      status: oldFiles[f.rel] === entry ? 'fresh' : 'built',
+      status: builtFiles.has(f.rel) ? 'built' : 'fresh',
       sourceBytes,
       output: entry.path,
       outputBytes: entry.size,
@@ -290,7 +295,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
       brBytes: out(entry.variants.br),
     };
   });
-  const bundles = Object.entries(pipeline.manifest.data.bundles).map(([key, b]) => ({ key, path: b.path, sources: b.sources, size: b.size, built: oldBundles[key] !== b }));
+  const bundles = Object.entries(pipeline.manifest.data.bundles).map(([key, b]) => ({ key, path: b.path, sources: b.sources, size: b.size, built: builtBundles.has(key) }));
   return {
     files,
     bundles,
@@ -341,14 +346,76 @@ function checkRequires(convoy: Convoy, scan: ScanReport, logger: Logger): void {
   for (const u of scan.unrequired) logger.info(`declared but required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);
 }
 
-/** Removes outputs neither the manifest nor the last build's replaced list names; returns them. */
-export function clean(options: ConvoyOptions): string[] {
+/** What `clean` removed. */
+export interface CleanReport {
+  /** Outputs no kept build names. */
+  removed: string[];
+  /** Temporary files and pending-write lists left by processes that died. */
+  leftovers: string[];
+}
+
+/**
+ * Removes outputs that neither the manifest nor the last build's replaced list names, under the
+ * manifest lock (so no save lands half-way through). Files another live process wrote but has not
+ * yet saved in the manifest (its pending list) are kept; temp files older than `tempAgeMs` and
+ * the pending lists of dead processes go.
+ */
+export function cleanReport(options: ConvoyOptions, opts: { tempAgeMs?: number } = {}): CleanReport {
   const config = resolveConfig(options);
-  const pipeline = createPipeline(config);
-  const keep = pipeline.manifest.outputs();
-  for (const p of pipeline.manifest.data.previous) keep.add(p);
-  const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');
-  const removed = pipeline.storage.list().filter((f) => !keep.has(f) && f !== manifestRel);
-  for (const f of removed) pipeline.storage.remove(f);
-  return removed;
+  const storage = new FileStorage(config.staticRoot);
+  return withLock(manifestLockFile(config.manifest), () => {
+    const manifest = new Manifest(config.manifest, config.staticRoot);
+    const keep = manifest.outputs();
+    for (const p of manifest.data.previous) keep.add(p);
+    const leftovers: string[] = [];
+    for (const list of storage.pendingLists()) {
+      if (list.host === os.hostname() && !pidAlive(list.pid)) {
+        fs.rmSync(list.file, { force: true });
+        leftovers.push(path.relative(config.staticRoot, list.file).split(path.sep).join('/'));
+      } else {
+        for (const p of list.paths) keep.add(p);
+      }
+    }
+    const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');
+    const removed = storage.list().filter((f) => !keep.has(f) && f !== manifestRel);
+    for (const f of removed) storage.remove(f);
+    for (const f of storage.staleTemps(opts.tempAgeMs)) {
+      storage.remove(f);
+      leftovers.push(f);
+    }
+    removeEmptyFolders(config.staticRoot);
+    return { removed, leftovers: leftovers.sort() };
+  });
+}
+
+/** Removes outputs no kept build names; returns them (see `cleanReport`). */
+export function clean(options: ConvoyOptions): string[] {
+  return cleanReport(options).removed;
+}
+
+/** Folders left empty by `clean` (old bundles' folders), deepest first; the root stays. */
+function removeEmptyFolders(root: string): void {
+  const walk = (dir: string): boolean => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    let empty = true;
+    for (const e of entries) {
+      // Bookkeeping folders (pending lists) are left alone.
+      if (e.isDirectory() && !e.name.startsWith('.') && walk(path.join(dir, e.name))) {
+        try {
+          fs.rmdirSync(path.join(dir, e.name));
+          continue;
+        } catch {
+          // Something was written into it meanwhile.
+        }
+      }
+      empty = false;
+    }
+    return empty;
+  };
+  walk(root);
 }

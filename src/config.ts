@@ -142,6 +142,10 @@ export interface ConvoyOptions {
   sass?: SassOptions;
   /** Where `convoy publish` uploads (S3-compatible bucket behind a CDN); `{}`: not configured. */
   publish?: PublishOptions;
+  /** Distinct warnings (and remembered failures) kept to say each once; the oldest is forgotten past it. */
+  maxWarnings?: number;
+  /** Bundles one process builds during requests; past it, carpools print their individual tags (one warning). */
+  maxRequestBundles?: number;
 }
 
 /**
@@ -155,7 +159,7 @@ export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines' | 'sources' | 
   sass: Required<SassOptions>;
 };
 
-type Kind = 'string' | 'boolean' | 'number' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
+type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
 
 // One row per option: its type and the seed's environment name (absent: not settable from env).
 const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
@@ -194,6 +198,8 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   sass: { kind: 'sass' },
   // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
   publish: { kind: 'publish' },
+  maxWarnings: { kind: 'count', env: 'CONVOY_MAX_WARNINGS' },
+  maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
 };
 
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
@@ -240,6 +246,7 @@ export function configFromEnv(env: Record<string, string | undefined>): ConvoyOp
         out[option] = parseBool(name, raw);
         break;
       case 'number':
+      case 'count':
         if (!/^\d+$/.test(raw.trim())) fail(name, 'a whole number', raw);
         out[option] = Number(raw);
         break;
@@ -283,6 +290,9 @@ function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): voi
       break;
     case 'boolean':
       if (typeof value !== 'boolean') fail(option, 'true or false', value);
+      break;
+    case 'count':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a whole number ≥ 1', value);
       break;
     case 'number':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a number of seconds ≥ 0', value);
@@ -376,11 +386,12 @@ function resolveSourceRoot(entry: string | SourceRoot, abs: (p: string) => strin
   };
 }
 
-/** A logger that writes to stderr and says each distinct message once. */
-export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, prefix = 'convoy: '): Logger {
+/** A logger that writes to stderr and says each distinct message once (remembering at most `limit`, oldest forgotten first), each behind `prefix`. */
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, limit = 1000, prefix = 'convoy: '): Logger {
   const seen = new Set<string>();
   const once = (fn: (m: string) => void) => (m: string) => {
     if (seen.has(m)) return;
+    if (seen.size >= limit) seen.delete(seen.values().next().value!);
     seen.add(m);
     fn(m);
   };
@@ -404,7 +415,7 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
   const sourceRoots = (options.sources ?? ['static']).map((s) => resolveSourceRoot(s, abs));
   let staticUrl = options.staticUrl ?? '/static/';
   if (!staticUrl.endsWith('/')) staticUrl += '/';
-  const logger = options.logger ?? onceLogger();
+  const logger = options.logger ?? onceLogger(console, options.maxWarnings ?? 1000);
   const sourceDirs = (options.sources ?? ['static']).map((s) => abs(typeof s === 'string' ? s : (s as { dir: string }).dir));
   checkSetup({ given: options, root, staticRoot, sourceDirs, logger });
   return {
@@ -447,5 +458,7 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
       quietDeps: options.sass?.quietDeps ?? false,
     },
     publish: options.publish ?? {},
+    maxWarnings: options.maxWarnings ?? 1000,
+    maxRequestBundles: options.maxRequestBundles ?? 200,
   };
 }

@@ -76,7 +76,7 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptio
   const root = path.resolve(options.root ?? '.');
   const staticPath = (options.staticUrl ?? '/static/').replace(/^[a-z]+:\/\/[^/]+/i, '');
   // The scan before the render and the render itself meet the same failures: say each once.
-  const logger = options.logger ? onceLogger(options.logger, '') : onceLogger();
+  const logger = onceLogger(options.logger ?? console, options.maxWarnings ?? 1000, options.logger ? '' : 'convoy: ');
   const settings = (dirs: Partial<Directories> | undefined): ConvoyOptions => {
     const output = path.resolve(root, dirs?.output ?? '_site');
     return {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import send from 'send';
@@ -7,7 +8,7 @@ import nunjucks from 'nunjucks';
 import type { ConvoyOptions } from '../config.ts';
 import { safeRelative } from '../core/finder.ts';
 import { compilerFor } from '../core/compilers.ts';
-import { isFingerprinted } from '../core/fingerprint.ts';
+import { ConvoyError } from '../errors.ts';
 import { install } from '../install.ts';
 import { Convoy } from '../tags/runtime.ts';
 import { resolveConfig } from '../config.ts';
@@ -31,16 +32,55 @@ function handleFor(options: ConvoyOptions): Convoy {
 }
 
 /**
- * Serves staticRoot under staticUrl: fingerprinted names cached for a year (`immutable`), others
- * for `maxAge` seconds; `.br`/`.gz` twins chosen by Accept-Encoding (with the original's
- * Content-Type and `Vary`); ETag, conditional GET, HEAD and ranges through `send`. A source name
- * (`css/base.css`) is answered with its processed output. In debug it also compiles
- * `scss`/`coffee`/`less` on demand and serves the source roots. Paths that leave the root get 404.
+ * The asset name a request path stands for, decoded exactly once. Encoded separators and NULs,
+ * a `%` left after decoding (it would be decoded again further on), `..`, absolute paths,
+ * backslashes and dotfiles are refused (thrown as E_PATH_ESCAPE).
+ */
+export function requestedName(raw: string): string {
+  const refuse = (why: string): never => {
+    throw new ConvoyError('E_PATH_ESCAPE', `request path ${JSON.stringify(raw)} ${why}`);
+  };
+  if (/%2f|%5c|%00/i.test(raw)) refuse('encodes a separator or NUL');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return refuse('has malformed percent-encoding');
+  }
+  if (decoded.includes('%')) refuse('is encoded twice');
+  const rel = safeRelative(decoded);
+  if (rel.split('/').some((seg) => seg.startsWith('.'))) refuse('names a dotfile');
+  return rel;
+}
+
+/** The real path of `rel` under `root` if it is a regular file whose real location stays inside the root's. */
+function realFileIn(root: string, rel: string): string | undefined {
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = fs.realpathSync(root);
+    real = fs.realpathSync(path.join(root, ...rel.split('/')));
+    if (!fs.statSync(real).isFile()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return real.startsWith(realRoot + path.sep) ? real : undefined;
+}
+
+/**
+ * Serves staticRoot under staticUrl: every file the manifest names (outputs, bundles, twins, maps,
+ * the last build's replaced files) cached for a year (`immutable`), others for `maxAge` seconds;
+ * `.br`/`.gz` twins chosen by Accept-Encoding (with the original's Content-Type and `Vary`); ETag,
+ * conditional GET, HEAD and ranges through `send`. A source name (`css/base.css`) is answered with
+ * its processed output, or, when it has none (it failed to process: a tag's fallback URL), with
+ * the source itself. In debug it also compiles `scss`/`coffee`/`less` on demand. A path whose real
+ * location leaves staticRoot (or a source root) gets 404, as do dotfiles and malformed paths.
  */
 export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware {
   const convoy = optionsOrConvoy instanceof Convoy ? optionsOrConvoy : handleFor(optionsOrConvoy);
   const { config, pipeline } = convoy;
   const prefix = pipeline.staticPath;
+  const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');
   // In debug, the live-reload event stream lives under staticUrl too.
   const live = config.debug ? liveReloadOf(convoy) : undefined;
 
@@ -50,32 +90,34 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
     res.end('Not Found');
   };
 
-  return (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    if (live?.handle(req, res)) return;
-    const url = (req as Req).originalUrl ?? req.url ?? '/';
-    const rawPath = url.split('?')[0]!;
-    if (!rawPath.startsWith(prefix)) return next();
-    const raw = rawPath.slice(prefix.length);
-    // Encoded separators and NULs are never part of an asset name; everything else is checked
-    // after decoding by safeRelative (.., absolute, backslash).
-    if (/%2f|%5c|%00/i.test(raw)) return notFound(res);
-    let rel: string;
-    try {
-      rel = safeRelative(raw);
-    } catch {
-      return notFound(res);
+  // Names the manifest lists, rebuilt on a miss when the manifest changed (here or on disk).
+  let named = new Set<string>();
+  let namedFor: unknown;
+  let namedAt = 0;
+  let namedMark = -1;
+  // Work done in this process (a request built something) or a second gone by: the list may be old.
+  const mark = () => pipeline.stats.writes + pipeline.stats.bundles + pipeline.stats.compiles;
+  const isNamed = (rel: string): boolean => {
+    if (named.has(rel) && namedFor === pipeline.manifest) return true;
+    const changedOnDisk = pipeline.manifest.refresh();
+    if (changedOnDisk || namedFor !== pipeline.manifest || namedMark !== mark() || Date.now() - namedAt > 1000) {
+      named = pipeline.manifest.outputs();
+      for (const p of pipeline.manifest.data.previous) named.add(p);
+      namedFor = pipeline.manifest;
+      namedAt = Date.now();
+      namedMark = mark();
     }
-    if (rel.split('/').some((s) => s.startsWith('.'))) return notFound(res);
-    // The manifest maps every source name: it is for the renderer, not for the public.
-    if (path.join(config.staticRoot, ...rel.split('/')) === config.manifest) return notFound(res);
+    return named.has(rel);
+  };
 
+  const answer = (req: Req, res: ServerResponse, next: (err?: unknown) => void, rel: string): void => {
+    if (rel === manifestRel) return notFound(res); // the renderer's, not the public's
     let file: string | undefined;
     let immutable = false;
     let noCache = false;
-    if (pipeline.storage.exists(rel)) {
+    if (realFileIn(config.staticRoot, rel)) {
       file = rel;
-      immutable = isFingerprinted(rel);
+      immutable = isNamed(rel);
     } else {
       const entry = pipeline.manifest.data.files[rel];
       if (entry && !config.debug) {
@@ -83,9 +125,7 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
       } else if (config.debug) {
         noCache = true;
         const found = pipeline.finder.tryFind(rel);
-        if (found && !compilerFor(rel)) {
-          return serveFile(req, res, next, found.abs, rel, { cacheControl: 'no-cache', encodings: [], source: true });
-        }
+        if (found && !compilerFor(rel)) return serveSource(req, res, next, found.abs, rel);
         const ext = path.posix.extname(rel);
         for (const srcExt of SOURCE_FOR[ext] ?? []) {
           const source = rel.slice(0, -ext.length) + srcExt;
@@ -97,26 +137,60 @@ export function serve(optionsOrConvoy: ConvoyOptions | Convoy = {}): Middleware 
           }
           break;
         }
+      } else {
+        // No processed form (it failed, or is new since the build): the tag printed this source URL.
+        const found = pipeline.finder.tryFind(rel);
+        if (found) return serveSource(req, res, next, found.abs, rel);
       }
     }
-    if (!file) return notFound(res);
-    const encodings = ['br', 'gzip'].filter((enc) => pipeline.storage.exists(file + (enc === 'br' ? '.br' : '.gz')));
+    const real = file && realFileIn(config.staticRoot, file);
+    if (!file || !real) return notFound(res);
+    const twins: Twins = {};
+    for (const enc of ['br', 'gzip'] as const) {
+      const twin = realFileIn(config.staticRoot, file + (enc === 'br' ? '.br' : '.gz'));
+      if (twin) twins[enc] = twin;
+    }
     const cacheControl = immutable ? IMMUTABLE : noCache ? 'no-cache' : `public, max-age=${config.maxAge}`;
-    return serveFile(req, res, next, path.join(config.staticRoot, file), file, { cacheControl, encodings });
+    return serveFile(req, res, next, real, file, { cacheControl, twins });
+  };
+
+  return (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (live?.handle(req, res)) return;
+    const url = (req as Req).originalUrl ?? req.url ?? '/';
+    const rawPath = url.split('?')[0]!;
+    if (!rawPath.startsWith(prefix)) return next();
+    try {
+      answer(req as Req, res, next, requestedName(rawPath.slice(prefix.length)));
+    } catch (err) {
+      // A bad or escaping path is a missing file to the client, never a server error.
+      if (err instanceof ConvoyError && (err.code === 'E_PATH_ESCAPE' || err.code === 'E_NOT_FOUND')) return notFound(res);
+      next(err);
+    }
   };
 }
 
-function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; encodings: string[]; source?: boolean }): void {
+/** A source file, served as it is (debug, or a production fallback): revalidated on every use. */
+function serveSource(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, rel: string): void {
+  // The finder checked the real location stays in its root; send gets that real path.
+  serveFile(req, res, next, fs.realpathSync(abs), rel, { cacheControl: 'no-cache', twins: {}, source: true });
+}
+
+/** Real paths of the compressed twins of a file, by encoding. */
+type Twins = { br?: string; gzip?: string };
+
+function serveFile(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, abs: string, name: string, opts: { cacheControl: string; twins: Twins; source?: boolean }): void {
   let target = abs;
   let encoding: string | undefined;
-  if (opts.encodings.length) {
+  const encodings = (['br', 'gzip'] as const).filter((enc) => opts.twins[enc]);
+  if (encodings.length) {
     res.setHeader('Vary', 'Accept-Encoding');
-    const choice = (new Negotiator(req) as unknown as { encoding(a: string[], o: { preferred: string[] }): string | undefined }).encoding([...opts.encodings, 'identity'], {
+    const choice = (new Negotiator(req) as unknown as { encoding(a: string[], o: { preferred: string[] }): string | undefined }).encoding([...encodings, 'identity'], {
       preferred: ['br', 'gzip', 'identity'],
     });
-    if (choice && choice !== 'identity') {
+    if (choice === 'br' || choice === 'gzip') {
       encoding = choice;
-      target = abs + (choice === 'br' ? '.br' : '.gz');
+      target = opts.twins[choice]!;
     }
   }
   // Outputs are UTF-8; a source file served as it is may not be (a latin-1 @charset, a

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConvoyError, messageOf } from '../errors.ts';
 import { configFromEnv, type ConvoyOptions } from '../config.ts';
-import { build, clean } from '../build.ts';
+import { build, cleanReport } from '../build.ts';
 import { loadConfigFile } from './config-file.ts';
 import { progressBar, summarize } from './report.ts';
 import { watchCommand } from './watch.ts';
@@ -38,7 +38,11 @@ Exit status: 0 done, 1 errors (or warnings with --strict), 2 bad usage or config
   clean: `convoy clean [--config FILE] [--static-root DIR]
 
 Removes files under staticRoot that neither the manifest nor the last build's replaced list names.
-Outputs a build replaces are kept one more build, for pages browsers still have cached.
+Outputs a build replaces are kept one more build, for pages browsers still have cached. It holds
+the manifest lock while it works, keeps files running app servers wrote but have not saved yet,
+and removes temp files (older than 10 minutes) of processes killed mid-write.
+
+Exit status: 0 done, 1 errors (the lock could not be taken), 2 bad usage or configuration.
 `,
   watch: `convoy watch [--config FILE] [--parse-templates] [--templates GLOB …] [--static-root DIR] [--quiet]
 
@@ -113,9 +117,10 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
   const logger = { warn: (m: string) => !values.quiet && !io.err.isTTY && io.err.write(`warning: ${m}\n`), error: (m: string) => io.err.write(`error: ${m}\n`), info: () => {} };
   try {
     if (command === 'clean') {
-      const removed = clean({ ...options, logger });
+      const { removed, leftovers } = cleanReport({ ...options, logger });
       for (const f of removed) io.out(`removed ${f}`);
-      io.out(`removed ${removed.length} file(s)`);
+      for (const f of leftovers) io.out(`removed leftover ${f}`);
+      io.out(`removed ${removed.length} file(s)${leftovers.length ? ` and ${leftovers.length} leftover(s) of interrupted processes` : ''}`);
       return 0;
     }
     if (command === 'watch') {

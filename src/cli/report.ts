@@ -38,10 +38,15 @@ export function summarize(report: BuildReport, verbose: boolean): string[] {
   for (const f of failed) lines.push(`FAILED ${f.rel}: ${f.error}`);
   if (report.scan) {
     const ev = report.scan.events;
-    const prebuilt = ev.filter((e) => e.status === 'built').length;
-    lines.push(`templates: ${report.scan.templates.length} scanned, ${prebuilt} tag(s) prebuilt`);
+    // `require` checks are reported on their own lines below.
+    const count = (status: string) => ev.filter((e) => e.tag !== 'require' && e.status === status).length;
+    lines.push(
+      `templates: ${report.scan.templates.length} scanned, ${count('built')} tag(s) prebuilt` +
+        (count('failed') ? `, ${count('failed')} could not be prebuilt` : '') +
+        (count('dynamic') ? `, ${count('dynamic')} left to render time` : ''),
+    );
     for (const e of ev.filter((x) => x.status === 'dynamic')) lines.push(`not prebuilt: ${e.template}:${e.line}: ${e.detail}`);
-    for (const e of ev.filter((x) => x.status === 'failed' && x.tag !== 'require')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.tag} ${e.detail}`);
+    for (const e of ev.filter((x) => x.status === 'failed' && x.tag !== 'require')) lines.push(`could not prebuild: ${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}`);
     for (const p of report.scan.problems) lines.push(`${p.severity}: ${p.template}${p.line ? `:${p.line}` : ''}: ${p.message}`);
     for (const e of ev.filter((x) => x.tag === 'require' && x.status === 'failed')) lines.push(`require not declared: ${e.template}:${e.line}: ${e.detail}`);
     for (const u of report.scan.unrequired ?? []) lines.push(`info: required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);

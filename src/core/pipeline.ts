@@ -11,7 +11,7 @@ import { digest, outputExt, outputName } from './fingerprint.ts';
 import { OutputWriter, type TwinUse } from './outputs.ts';
 import { overlayCss, overlayJs } from './error-overlay.ts';
 import { FileStorage, type Storage } from './storage.ts';
-import { Manifest, bundleKey, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
+import { Manifest, bundleKey, outputsOf, type BundleEntry, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
 import { rewriteModuleImports } from './js-imports.ts';
 import { chainable, chainMaps, mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
@@ -99,8 +99,9 @@ export class Pipeline {
   }
 
   /**
-   * Logs a warning once per cause: `key`, or the text itself, naming the template of the first
-   * tag that met it.
+   * Logs a warning once per cause: `key`, or the text itself, naming the template of the first tag
+   * that met it. At most `maxWarnings` causes are remembered (the oldest is forgotten first), so
+   * distinct request paths cannot grow memory without bound.
    */
   warn(text: string, key = text): void {
     // A message that already names the template (at a line of its own, e.g. a carpool's entry) keeps it.
@@ -108,8 +109,70 @@ export class Pipeline {
     const message = this.warnContext && !text.startsWith(`${template}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
     if (this.warned.has(key)) return;
+    if (this.warned.size >= this.config.maxWarnings) {
+      const oldest = this.warned.values().next();
+      if (!oldest.done) this.warned.delete(oldest.value);
+      if (!this.warnedFull) {
+        this.warnedFull = true;
+        this.config.logger.warn(`more than ${this.config.maxWarnings} distinct warnings (maxWarnings): older ones may be logged again`);
+      }
+    }
     this.warned.add(key);
     this.config.logger.warn(message);
+  }
+
+  private warnedFull = false;
+
+  /** How many items the pipeline's bounded memories hold (distinct warnings, remembered failures). */
+  retained(): { warnings: number; failures: number } {
+    return { warnings: this.warned.size, failures: this.failures.size };
+  }
+
+  // ---------------------------------------------------------------- remembered failures
+
+  /** Failures by build key, with the digests of the files they depended on. */
+  private readonly failures = new Map<string, { error: unknown; inputs: [string, string | undefined][] }>();
+
+  /**
+   * Runs a build step unless the same step failed before and none of its inputs changed since:
+   * then it throws the remembered error without building again (no rebuild, no relocation re-run,
+   * per request). `inputs` names the files that could change the outcome.
+   */
+  private remembered<T>(key: string, inputs: () => Iterable<string>, step: () => T): T {
+    const known = this.failures.get(key);
+    if (known) {
+      if (known.inputs.every(([abs, d]) => this.fileDigest(abs) === d)) throw known.error;
+      this.failures.delete(key);
+    }
+    try {
+      return step();
+    } catch (err) {
+      const files = new Set(inputs());
+      if (err instanceof ConvoyError && err.file) {
+        for (const candidate of [path.resolve(this.config.root, err.file), ...this.finder.roots.map((r) => path.join(r, err.file!))]) files.add(candidate);
+      }
+      if (this.failures.size >= this.config.maxWarnings) this.failures.delete(this.failures.keys().next().value!);
+      this.failures.set(key, { error: err, inputs: [...files].map((abs) => [abs, this.fileDigest(abs)]) });
+      throw err;
+    }
+  }
+
+  /** Where a source could be, in every root (its `.min` twin too), plus what its last good build read. */
+  private candidates(rel: string, known?: { inputs: Record<string, string> }): string[] {
+    const out = this.finder.roots.map((r) => path.join(r, ...rel.split('/')));
+    try {
+      const found = this.finder.tryFind(rel);
+      if (found) out.push(found.abs);
+    } catch {
+      // An unsafe path fails the same way every time: nothing to watch.
+    }
+    if (!isMinName(rel) && /\.(css|js)$/i.test(rel)) out.push(...this.finder.roots.map((r) => path.join(r, ...rel.replace(/\.(css|js)$/i, '.min.$1').split('/'))));
+    return [...out, ...this.knownInputs(known)];
+  }
+
+  /** The files a manifest entry was built from (partials, url() targets included). */
+  private knownInputs(known?: { inputs: Record<string, string> }): string[] {
+    return Object.keys(known?.inputs ?? {}).filter((n) => !n.startsWith('inline:')).map((n) => path.resolve(this.config.root, n));
   }
 
   /** The public URL of an output path. */
@@ -327,7 +390,7 @@ export class Pipeline {
     const rel = safeRelative(requested);
     const known = this.manifest.data.files[rel];
     if (known && (freshness === 'trust' || !this.isStale(known)) && (!plain || known.plain || assetKind(rel) === 'other' || isMinName(rel))) return known;
-    return this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain)));
+    return this.remembered(`file\0${rel}\0${plain}`, () => this.candidates(rel, known), () => this.withCycleGuard(rel, () => this.located(() => this.buildAsset(rel, plain))));
   }
 
   private buildAsset(requested: string, plain: boolean): FileEntry {
@@ -378,6 +441,9 @@ export class Pipeline {
       }
       const out = this.writeOutput((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
       entry = { ...out, source: rel, inputs: this.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };
+      // The plain copy's twins land after it is written (off the main thread): read them when saved.
+      const plainCopy = plainOut;
+      if (plainCopy) Object.defineProperty(entry, 'plainFiles', { enumerable: true, configurable: true, get: () => outputsOf(plainCopy).slice(1) });
     }
     this.manifest.data.files[rel] = entry;
     this.rememberUrl(entry, rel);
@@ -461,7 +527,8 @@ export class Pipeline {
     const key = bundleKey(kind, sources);
     const known = this.manifest.data.bundles[key];
     if (known && (freshness === 'trust' || !this.isStale(known))) return known;
-    return this.located(() => this.buildBundle(kind, items, sources, key));
+    const files = () => [...items.flatMap((i) => (i.type === 'file' ? this.candidates(i.rel) : [])), ...this.knownInputs(known)];
+    return this.remembered(`bundle\0${key}`, files, () => this.located(() => this.buildBundle(kind, items, sources, key)));
   }
 
   private buildBundle(kind: 'css' | 'js', items: BundleItem[], sources: string[], key: string): BundleEntry {
@@ -529,7 +596,7 @@ export class Pipeline {
 
   /** Reads the manifest again (after a build in another pipeline or process). */
   reload(): void {
-    this.manifest = new Manifest(this.config.manifest);
+    this.manifest = new Manifest(this.config.manifest, this.storage instanceof FileStorage ? this.config.staticRoot : undefined);
     this.outputs.trust(this.manifest.data);
     for (const [rel, e] of Object.entries(this.manifest.data.files)) this.rememberUrl(e, rel);
     for (const [rel, e] of Object.entries(this.manifest.data.dev)) this.rememberUrl(e, rel);
@@ -543,9 +610,14 @@ export class Pipeline {
     }
   }
 
-  /** Saves the manifest if it changed. */
+  /**
+   * Saves the manifest if it changed, merged under the lock with what other processes saved;
+   * entries whose files another process removed meanwhile are dropped (and built again when needed).
+   */
   save(): boolean {
-    return this.manifest.save();
+    const wrote = this.manifest.save(() => this.storage.settle?.());
+    for (const key of this.manifest.dropped) this.warn(`manifest: ${key} was not saved, its output was removed meanwhile (convoy clean?); it is built again when needed`);
+    return wrote;
   }
 }
 

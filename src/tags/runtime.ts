@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { ConvoyError, messageOf } from '../errors.ts';
 import type { ConvoyConfig } from '../config.ts';
 import { compilerFor } from '../core/compilers.ts';
@@ -49,6 +50,30 @@ const safeRelativeOr = (rel: string): string => {
 /** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
 class NotStatic extends Error {}
 
+/** Handles with request-time builds not yet saved: flushed before the process ends. */
+const unsaved = new Set<Convoy>();
+let exitHooked = false;
+
+function flushAll(): void {
+  for (const convoy of [...unsaved]) convoy.flush();
+}
+
+/**
+ * Saves request-time builds when the process ends: on `exit`, and on SIGINT/SIGTERM/SIGHUP, after
+ * which the signal is raised again when nobody else handles it, so the process still ends as it would.
+ */
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.on('exit', flushAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      flushAll();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
 const fill = (template: string, url: string, integrityAttrs: string, extra: Record<string, string>): string => {
   let out = template.replace(/%s/g, url);
   const extraAttrs = Object.entries(extra)
@@ -78,11 +103,60 @@ export class Convoy {
   private cachedManifest: unknown;
   /** Renders are part of a build (Eleventy): what they make is compressed at full strength, not quickly. */
   rendersAreBuilds = false;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bundles built during requests by this handle (limited by `maxRequestBundles`). */
+  requestBundles = 0;
+  private bundleLimitSaid = false;
 
   constructor(
     readonly config: ConvoyConfig,
     readonly pipeline: Pipeline,
   ) {}
+
+  /** Real work done so far: a change means a request built something worth saving. */
+  private workMark(): number {
+    const s = this.pipeline.stats;
+    return s.compiles + s.minifies + s.bundles + s.writes;
+  }
+
+  /** Runs a render-time step; what it built reaches the manifest on disk within a second. */
+  private persisting<T>(mode: ResolveMode, step: () => T): T {
+    if (mode !== 'render') return step();
+    const mark = this.workMark();
+    try {
+      return step();
+    } finally {
+      if (this.workMark() !== mark) this.persistSoon();
+    }
+  }
+
+  /** Schedules a save off the render path (an unref'd timer, so it never keeps the process alive). */
+  private persistSoon(): void {
+    if (this.config.debug) return;
+    unsaved.add(this);
+    hookExit();
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.flush(), 1000);
+    this.saveTimer.unref?.();
+  }
+
+  /**
+   * Saves what requests built, merged under the lock with what other processes saved. Called by
+   * the timer, before the process exits, and by anyone who wants it now (tests, graceful shutdown).
+   */
+  flush(): boolean {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    unsaved.delete(this);
+    // The outputs are gone with their folder (a removed temp dir): nothing to name.
+    if (!fs.existsSync(this.config.staticRoot)) return false;
+    try {
+      return this.pipeline.save();
+    } catch (err) {
+      this.config.logger.error(`could not save the manifest: ${messageOf(err)}`);
+      return false;
+    }
+  }
 
   /** Whether a tag recompiles when its sources change (`scssRebuild`, `coffeeRebuild`, `lessRebuild`). */
   private rebuilds(tag: UrlTag | 'any'): boolean {
@@ -168,7 +242,7 @@ export class Convoy {
       return printed && { ...printed, url: printed.url + suffix[2] };
     }
     // Warnings raised while building (a missing url() target) name the template too.
-    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.resolveUncached(tag, path, where, mode, acceptEncoding));
+    const uncached = () => this.persisting(mode, () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.resolveUncached(tag, path, where, mode, acceptEncoding)));
     if (mode !== 'render' || typeof path !== 'string' || !this.cacheable(tag)) return uncached();
     return this.cached(`${tag}\0${path}`, acceptEncoding, uncached);
   }
@@ -197,13 +271,13 @@ export class Convoy {
       const err = new ConvoyError('E_TEMPLATE', `${tag} needs a path, got ${JSON.stringify(path) ?? String(path)}`, { file: where.template, line: where.line });
       if (mode === 'lookup') return undefined;
       this.fail(where, tag, err);
-      return { url: '' };
+      return mode === 'build' ? undefined : { url: '' };
     }
     if (tag !== 'convoy' && compilerFor(path) !== tag) {
       const err = new ConvoyError('E_TEMPLATE', `the ${tag} tag takes ${{ scss: '.scss/.sass', coffee: '.coffee', less: '.less' }[tag]} files, not ${path}`, { file: where.template, line: where.line });
       if (mode === 'lookup') return undefined;
       this.fail(where, tag, err);
-      return { url: c.staticUrl + path };
+      return mode === 'build' ? undefined : { url: c.staticUrl + path };
     }
     try {
       // A folder (`convoy 'fonts/'`) has no fingerprint: its URL keeps the trailing slash, as in Django.
@@ -232,6 +306,8 @@ export class Convoy {
       if (err instanceof NotStatic) return undefined;
       if (mode === 'lookup') return undefined;
       this.fail(where, `${tag} '${path}'`, err);
+      // The scan reports the tag as not prebuilt (the build fails); a render falls back.
+      if (mode === 'build') return undefined;
       return this.fallbackUrl(tag, path);
     }
   }
@@ -263,7 +339,7 @@ export class Convoy {
    */
   carpool(kind: 'css' | 'js', body: string, where: Where, mode: ResolveMode, acceptEncoding?: string): string | undefined {
     const c = this.config;
-    const uncached = () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding));
+    const uncached = () => this.persisting(mode, () => this.pipeline.withWarnContext(`${where.template}:${where.line}`, () => this.carpoolUncached(kind, body, where, mode, acceptEncoding)));
     // A body known only at render time: in production the same body always gives the same HTML.
     if (mode === 'render' && !c.debug && !this.rebuilds('any')) {
       return this.cached(`carpool\0${kind}\0${body}`, acceptEncoding, uncached);
@@ -304,13 +380,27 @@ export class Convoy {
           const rebuild = c.debug || this.rebuilds('any') || mode === 'build';
           entry = rebuild ? undefined : this.pipeline.findBundle(kind, items);
           if (!entry && (rebuild || c.carpoolCombineDuringRequest)) {
-            this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
-            entry = this.pipeline.bundle(kind, items, 'check');
+            if (mode === 'render' && this.requestBundles >= c.maxRequestBundles) {
+              // Bodies that vary per request would otherwise fill the disk: individual tags from here on.
+              if (!this.bundleLimitSaid) {
+                this.bundleLimitSaid = true;
+                this.config.logger.warn(
+                  `${where.template}:${where.line}: ${c.maxRequestBundles} bundles were built during requests (maxRequestBundles): further new carpools print their individual tags until the next \`convoy build --parse-templates\` or restart`,
+                );
+              }
+            } else {
+              this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
+              const before = this.pipeline.stats.bundles;
+              entry = this.pipeline.bundle(kind, items, 'check');
+              if (mode === 'render' && this.pipeline.stats.bundles !== before) this.requestBundles++;
+            }
           }
         }
       } catch (err) {
         if (mode === 'lookup') return undefined;
         this.fail(this.entryWhere(where, this.culprit(run, err)), `carpool ${kind}`, err);
+        // The scan reports the block as not prebuilt (the build fails); a render falls back.
+        if (mode === 'build') return undefined;
       }
       if (!entry) {
         html += individual(run);

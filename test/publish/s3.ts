@@ -105,11 +105,11 @@ export const convoy = (cwd: string, args: string[], env: Record<string, string> 
 
 /** Every name a manifest lists for its processed files and bundles (outputs, twins, maps, plain copies). */
 export function manifestNames(staticRoot: string): string[] {
-  type E = { path: string; variants: { gz?: string; br?: string }; map?: string; plain?: string };
+  type E = { path: string; variants: { gz?: string; br?: string }; map?: string; plain?: string; plainFiles?: string[] };
   const m = JSON.parse(fs.readFileSync(path.join(staticRoot, 'convoy-manifest.json'), 'utf8')) as { files: Record<string, E>; bundles: Record<string, E> };
   const names = new Set<string>();
   for (const e of [...Object.values(m.files), ...Object.values(m.bundles)]) {
-    for (const n of [e.path, e.variants.gz, e.variants.br, e.map, e.plain]) if (n) names.add(n);
+    for (const n of [e.path, e.variants.gz, e.variants.br, e.map, e.plain, ...(e.plainFiles ?? [])]) if (n) names.add(n);
   }
   return [...names].sort();
 }
