@@ -106,7 +106,9 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptio
     });
     convoy?.pipeline.reload();
     if (report.errors.length && (options.strict || (runMode ?? 'build') === 'build')) {
-      throw new ConvoyError('E_BUILD', `the asset build failed (${report.errors.length} error(s)):\n${report.errors.join('\n')}`);
+      // The errors say what could not be prebuilt; the warnings before them say why.
+      const why = report.warnings.length ? `\n${report.warnings.join('\n')}` : '';
+      throw new ConvoyError('E_BUILD', `the asset build failed (${report.errors.length} error(s)):\n${report.errors.join('\n')}${why}`);
     }
   });
   if (hoist && eleventyConfig.addTransform) {
