@@ -202,6 +202,11 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
 };
 
+/** Every option with the environment name `configFromEnv` reads for it (the README's settings table lists them all). */
+export function settingNames(): { option: string; env?: string }[] {
+  return Object.entries(SCHEMA).map(([option, row]) => ({ option, ...(row.env ? { env: row.env } : {}) }));
+}
+
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
   js: ['terser', 'swc'],
   css: ['clean-css', 'lightningcss'],
