@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConvoyError } from './errors.ts';
+import { checkSetup } from './config-checks.ts';
 import { checkPublishOptions, publishFromEnv, type PublishOptions } from './publish/settings.ts';
 
 export type { PublishOptions } from './publish/settings.ts';
@@ -201,6 +202,11 @@ const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
   maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
 };
 
+/** Every option with the environment name `configFromEnv` reads for it (the README's settings table lists them all). */
+export function settingNames(): { option: string; env?: string }[] {
+  return Object.entries(SCHEMA).map(([option, row]) => ({ option, ...(row.env ? { env: row.env } : {}) }));
+}
+
 const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
   js: ['terser', 'swc'],
   css: ['clean-css', 'lightningcss'],
@@ -385,8 +391,8 @@ function resolveSourceRoot(entry: string | SourceRoot, abs: (p: string) => strin
   };
 }
 
-/** A logger that writes to stderr and says each distinct message once (remembering at most `limit`, oldest forgotten first). */
-export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, limit = 1000): Logger {
+/** A logger that writes to stderr and says each distinct message once (remembering at most `limit`, oldest forgotten first), each behind `prefix`. */
+export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = console, limit = 1000, prefix = 'convoy: '): Logger {
   const seen = new Set<string>();
   const once = (fn: (m: string) => void) => (m: string) => {
     if (seen.has(m)) return;
@@ -394,7 +400,7 @@ export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = conso
     seen.add(m);
     fn(m);
   };
-  return { warn: once((m) => sink.warn(`convoy: ${m}`)), error: once((m) => sink.error(`convoy: ${m}`)), info: (m) => sink.info(m) };
+  return { warn: once((m) => sink.warn(`${prefix}${m}`)), error: once((m) => sink.error(`${prefix}${m}`)), info: (m) => sink.info(m) };
 }
 
 /** Validates options (unknown names and wrong types are errors naming the option) and fills in defaults. */
@@ -414,6 +420,9 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
   const sourceRoots = (options.sources ?? ['static']).map((s) => resolveSourceRoot(s, abs));
   let staticUrl = options.staticUrl ?? '/static/';
   if (!staticUrl.endsWith('/')) staticUrl += '/';
+  const logger = options.logger ?? onceLogger(console, options.maxWarnings ?? 1000);
+  const sourceDirs = (options.sources ?? ['static']).map((s) => abs(typeof s === 'string' ? s : (s as { dir: string }).dir));
+  checkSetup({ given: options, root, staticRoot, sourceDirs, logger });
   return {
     root,
     sources: sourceRoots.map((r) => r.dir),
@@ -447,7 +456,7 @@ export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
     integrity: options.integrity ?? false,
     engines: { js: 'terser', css: 'clean-css', sass: 'sass', ...options.engines },
     maxAge: options.maxAge ?? 60,
-    logger: options.logger ?? onceLogger(console, options.maxWarnings ?? 1000),
+    logger,
     sass: {
       loadPaths: (options.sass?.loadPaths ?? []).map(abs),
       silenceDeprecations: options.sass?.silenceDeprecations ?? [],

@@ -12,7 +12,8 @@ export type ConvoyErrorCode =
   | 'E_WRITE' // the storage could not write an output
   | 'E_PUBLISH' // the bucket refused or failed a publish/prune request
   | 'E_DEPENDENCY' // an optional package a feature needs is not installed
-  | 'E_LOCK'; // another process held the manifest lock for too long
+  | 'E_LOCK' // another process held the manifest lock for too long
+  | 'E_BUILD'; // a build (the Eleventy plugin's) finished with errors
 
 /** Where in a file a problem was found (1-based line and column). */
 export interface ConvoyErrorInit {

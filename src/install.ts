@@ -3,6 +3,7 @@ import { resolveConfig, type ConvoyOptions } from './config.ts';
 import { createPipeline } from './core/pipeline.ts';
 import { Convoy } from './tags/runtime.ts';
 import { ConvoyExtension } from './tags/extension.ts';
+import { watchTemplateNames } from './tags/template-names.ts';
 
 const handles = new WeakMap<Environment, Convoy>();
 const extensions = new WeakMap<Convoy, ConvoyExtension>();
@@ -38,6 +39,11 @@ export function install(env: Environment, options: ConvoyOptions = {}): Convoy {
       return res;
     }) as SourceLoader['getSource'];
   }
+  // Templates compiled from a string with a path (Eleventy's pages and layouts) bypass the loaders.
+  watchTemplateNames(env, config.root, (src, name, lineOffset) => {
+    if (!ext.templateNames.has(src)) ext.templateNames.set(src, name);
+    if (lineOffset) ext.lineOffsets.set(src, lineOffset);
+  });
   env.addExtension('ConvoyExtension', ext);
   env.addGlobal(ext.globalName, function (this: unknown, ...args: unknown[]) {
     return ext.runTag(this as never, ...(args as [never, never, never, never, never]));

@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import send from 'send';
 import mime from 'mime-types';
 import Negotiator from 'negotiator';
-import nunjucks from 'nunjucks';
+import type nunjucks from 'nunjucks';
+import { loadNunjucks } from '../nunjucks-copy.ts';
 import type { ConvoyOptions } from '../config.ts';
 import { safeRelative } from '../core/finder.ts';
 import { compilerFor } from '../core/compilers.ts';
@@ -246,7 +247,9 @@ export interface ExpressApp {
 export function convoyExpress(app: ExpressApp, allOptions: ConvoyOptions & ExpressOptions = {}, env?: nunjucks.Environment): ExpressSetup {
   const { watch, injectReloadClient: inject, ...options } = allOptions;
   const config = resolveConfig(options);
-  const environment = env ?? new nunjucks.Environment(new nunjucks.FileSystemLoader(config.templates), config.nunjucks);
+  // The app's own copy of nunjucks (npm link, pnpm and nested installs may keep another one beside ours).
+  const nj = loadNunjucks(config.root).module;
+  const environment = env ?? new nj.Environment(new nj.FileSystemLoader(config.templates), config.nunjucks);
   const convoy = install(environment, options);
   // Debug: edited templates show on reload, and changes reach open pages (live reload).
   if (config.debug) uncached(environment);

@@ -2,11 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import * as sass from 'sass';
-import coffeescript from 'coffeescript';
+import type * as SassApi from 'sass';
+import type CoffeeScriptApi from 'coffeescript';
 import { ConvoyError } from '../errors.ts';
+import { lazy } from './lazy.ts';
 import { mapSource, portableSources, type SourceMap } from './sourcemaps.ts';
 import { sassWarning, summarizeSassWarnings, type SassWarning } from './sass-warnings.ts';
+
+// Loaded on first compile: a production server reading the manifest never pays for them.
+const sass = lazy<typeof SassApi>('sass');
+const coffeescript = lazy<typeof CoffeeScriptApi>('coffeescript');
 
 /** The result of compiling one source. */
 export interface Compiled {
@@ -107,7 +112,7 @@ export function compileScss(abs: string, rel: string, opts: CompileOptions): Com
       sourceMapIncludeSources: true,
       loadPaths: [...opts.loadPaths, ...nodeModulesPaths(opts.root)],
       importers: [new impl.NodePackageImporter(opts.root)],
-      ...(opts.silenceDeprecations?.length ? { silenceDeprecations: opts.silenceDeprecations as sass.DeprecationOrId[] } : {}),
+      ...(opts.silenceDeprecations?.length ? { silenceDeprecations: opts.silenceDeprecations as SassApi.DeprecationOrId[] } : {}),
       ...(opts.quietDeps ? { quietDeps: true } : {}),
       logger: {
         warn(message, options) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { ConvoyError } from '../errors.ts';
+import { closestName } from './suggest.ts';
 
 /** A source file found in one of the roots. */
 export interface FoundFile {
@@ -139,7 +140,11 @@ export class Finder {
   find(requested: string): FoundFile {
     const found = this.tryFind(requested);
     if (!found) {
-      throw new ConvoyError('E_NOT_FOUND', `not found in the source roots (${this.roots.join(', ')})`, { file: safeRelative(requested) });
+      const rel = safeRelative(requested);
+      const ext = path.posix.extname(rel);
+      // Only a failure pays for listing the roots, and failures are rare and remembered.
+      const hint = closestName(rel, this.glob(ext ? `**/*${ext}` : '**/*').map((f) => f.rel));
+      throw new ConvoyError('E_NOT_FOUND', `not found in the source roots (${this.roots.join(', ')})${hint ? `; did you mean ${hint}?` : ''}`, { file: rel });
     }
     return found;
   }

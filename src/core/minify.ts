@@ -2,12 +2,17 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postcss, { type ChildNode } from 'postcss';
-import { minify_sync as terserMinify } from 'terser';
-import CleanCSS from 'clean-css';
+import type { minify_sync as TerserMinifySync } from 'terser';
+import type CleanCSS from 'clean-css';
 import { ConvoyError } from '../errors.ts';
+import { lazy } from './lazy.ts';
 import type { Engines } from '../config.ts';
 import { TraceMap, originalPositionFor } from '@jridgewell/trace-mapping';
 import { MAP_SCHEME, chainMaps, concatMaps, displayName, identityMap, type SourceMap } from './sourcemaps.ts';
+
+// Loaded on first minification: a production server reading the manifest never pays for them.
+const terserMinify = lazy<typeof TerserMinifySync>('terser', (m: typeof import('terser')) => m.minify_sync);
+const CleanCss = lazy<typeof CleanCSS>('clean-css');
 
 /** The original file and line of a position in `input`, through its map when it has one. */
 function located(input: MinifyInput, line?: number, column?: number): { file: string; line?: number; column?: number } {
@@ -141,8 +146,8 @@ const VIRTUAL = '/__convoy_min__/';
 /** One clean-css run on `styles`, with the empty-url() placeholder restored and the map named after `name`. */
 function cleanCssRun(styles: string, name: string, wantMap: boolean): { code: string; map?: SourceMap; problems: string[] } {
   const minifier = wantMap
-    ? (cleanCssMapped ??= new CleanCSS({ ...CLEAN_CSS_OPTIONS, sourceMap: true, sourceMapInlineSources: true }))
-    : (cleanCss ??= new CleanCSS(CLEAN_CSS_OPTIONS));
+    ? (cleanCssMapped ??= new CleanCss({ ...CLEAN_CSS_OPTIONS, sourceMap: true, sourceMapInlineSources: true }))
+    : (cleanCss ??= new CleanCss(CLEAN_CSS_OPTIONS));
   const marked = styles.search(EMPTY_URL) !== -1;
   // A name without folders: clean-css rebases @import URLs from the input's folder even with rebase off.
   const out = minifier.minify({ [CLEAN_CSS_NAME]: { styles: marked ? styles.replace(EMPTY_URL, EMPTY_URL_MARK) : styles } });

@@ -65,6 +65,8 @@ export class Pipeline {
   }
   /** Output URL path → source, for mapping URLs printed inside a carpool back to their sources. */
   private readonly urlSources = new Map<string, string>();
+  /** URLs of the error stylesheets/scripts shown in debug (see errorAsset). */
+  private readonly errorUrls = new Set<string>();
   private readonly digests = new Map<string, { mtimeMs: number; size: number; digest: string }>();
   private readonly inProgress: string[] = [];
   private readonly warned = new Set<string>();
@@ -97,14 +99,16 @@ export class Pipeline {
   }
 
   /**
-   * Logs a warning once per cause (its text), naming the template of the first tag that met it. At
-   * most `maxWarnings` causes are remembered (the oldest is forgotten first), so distinct request
-   * paths cannot grow memory without bound.
+   * Logs a warning once per cause: `key`, or the text itself, naming the template of the first tag
+   * that met it. At most `maxWarnings` causes are remembered (the oldest is forgotten first), so
+   * distinct request paths cannot grow memory without bound.
    */
-  warn(text: string): void {
-    const message = this.warnContext && !text.startsWith(`${this.warnContext}:`) ? `${this.warnContext}: ${text}` : text;
+  warn(text: string, key = text): void {
+    // A message that already names the template (at a line of its own, e.g. a carpool's entry) keeps it.
+    const template = this.warnContext?.replace(/:\d+$/, '');
+    const message = this.warnContext && !text.startsWith(`${template}:`) ? `${this.warnContext}: ${text}` : text;
     this.warnings++;
-    if (this.warned.has(text)) return;
+    if (this.warned.has(key)) return;
     if (this.warned.size >= this.config.maxWarnings) {
       const oldest = this.warned.values().next();
       if (!oldest.done) this.warned.delete(oldest.value);
@@ -113,7 +117,7 @@ export class Pipeline {
         this.config.logger.warn(`more than ${this.config.maxWarnings} distinct warnings (maxWarnings): older ones may be logged again`);
       }
     }
-    this.warned.add(text);
+    this.warned.add(key);
     this.config.logger.warn(message);
   }
 
@@ -181,6 +185,8 @@ export class Pipeline {
     const bare = url.replace(/[?#].*$/, '');
     const known = this.urlSources.get(bare);
     if (known) return known;
+    // A debug error stylesheet/script stands for no source: a carpool keeps it as written.
+    if (this.errorUrls.has(bare)) return undefined;
     for (const prefix of [this.config.staticUrl, this.staticPath]) {
       if (bare.startsWith(prefix)) {
         try {
@@ -473,6 +479,7 @@ export class Pipeline {
     const body = kind === 'css' ? overlayCss(`convoy: ${text}`) : overlayJs(`convoy: ${text}`);
     const stem = rel.slice(0, rel.length - path.posix.extname(rel).length);
     const out = this.writeOutput((h) => `${stem}.error.${h}${kind === 'css' ? '.css' : '.js'}`, body, kind);
+    this.errorUrls.add(this.url(out.path));
     return out.path;
   }
 

@@ -13,6 +13,8 @@ export interface BodyAsset {
   html?: string;
   /** The URL as written in the element, replaced when the element is printed on its own. */
   url?: string;
+  /** Lines of the body before this asset, so a message can name the entry's own line. */
+  line?: number;
 }
 
 /** Markup that cannot join a bundle (external URL, module script, other elements): kept in place. */
@@ -36,7 +38,7 @@ const isExternal = (url: string) => /^([a-z][a-z0-9+.-]*:)?\/\//i.test(url) || /
 export function parseCarpoolBody(text: string, kind: 'css' | 'js', toSource: UrlToSource): BodySegment[] {
   if (/<\s*(link|script|style)\b/i.test(text)) return parseHtml(text, kind, toSource);
   const out: BodySegment[] = [];
-  for (const line of text.split(/\r?\n/)) {
+  for (const [index, line] of text.split(/\r?\n/).entries()) {
     const p = line.trim().replace(/^(['"])(.*)\1$/, '$2').trim();
     if (!p) continue;
     // A staticUrl on another origin (a CDN, a bucket) makes our own URLs absolute: ask toSource first.
@@ -49,7 +51,7 @@ export function parseCarpoolBody(text: string, kind: 'css' | 'js', toSource: Url
       out.push({ type: 'raw', html: p, reason: `${p} is outside staticUrl` });
       continue;
     }
-    out.push({ type: 'asset', item: { type: 'file', rel }, group: kind, attrs: {} });
+    out.push({ type: 'asset', item: { type: 'file', rel }, group: kind, attrs: {}, line: index });
   }
   return out;
 }
@@ -80,7 +82,9 @@ function parseHtml(text: string, kind: 'css' | 'js', toSource: UrlToSource): Bod
         }
         if (!open || open.name !== name) return;
         const html = text.slice(open.start, parser.endIndex + 1);
-        out.push(classify(open.name, open.attrs, open.text, html, kind, toSource));
+        const seg = classify(open.name, open.attrs, open.text, html, kind, toSource);
+        if (seg.type === 'asset') seg.line = linesBefore(text, open.start);
+        out.push(seg);
         open = undefined;
       },
     },
@@ -89,6 +93,12 @@ function parseHtml(text: string, kind: 'css' | 'js', toSource: UrlToSource): Bod
   parser.write(text);
   parser.end();
   return out;
+}
+
+function linesBefore(text: string, offset: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function classify(name: string, attrs: Record<string, string>, body: string, html: string, kind: 'css' | 'js', toSource: UrlToSource): BodySegment {

@@ -48,6 +48,8 @@ export class ConvoyExtension {
   readonly tags: string[] = [...TAGS];
   /** Template source → name, filled by the loader wrapper, so messages can say `template:line`. */
   readonly templateNames = new Map<string, string>();
+  /** Template source → lines its file has before it (front matter Eleventy removed), so lines match the file. */
+  readonly lineOffsets = new Map<string, number>();
   /** Set by the scanner: resolve by building and report each tag. */
   scan: { template: string; events: ScanEvent[] } | undefined;
   /** Name of the global the `as name` form calls. */
@@ -69,7 +71,7 @@ export class ConvoyExtension {
   parse(parser: Parser, nodes: NodesApi, lexer: LexerApi): AstNode {
     const tok = parser.nextToken();
     const tag = tok.value as (typeof TAGS)[number];
-    const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 };
+    const where: Where = { template: this.templateOf(parser), line: tok.lineno + 1 + (this.scan ? 0 : (this.lineOffsets.get(parser.tokens.str) ?? 0)) };
     const make = new NodeMaker(nodes, tok.lineno, tok.colno);
     if (tag === 'carpool') return this.parseCarpool(parser, make, lexer, where);
     if (tag === 'require') return this.parseRequire(parser, make, lexer, where);

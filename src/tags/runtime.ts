@@ -39,6 +39,14 @@ export class ConvoyUrl extends String {
   }
 }
 
+const safeRelativeOr = (rel: string): string => {
+  try {
+    return safeRelative(rel);
+  } catch {
+    return rel;
+  }
+};
+
 /** Thrown by `lookup` resolution when the answer is not in the manifest: the tag stays dynamic. */
 class NotStatic extends Error {}
 
@@ -99,6 +107,8 @@ export class Convoy {
    */
   private readonly urls: Record<UrlTag, Map<string, string>> = { convoy: new Map(), scss: new Map(), coffee: new Map(), less: new Map() };
   private urlsOf: unknown;
+  /** Renders are part of a build (Eleventy): what they make is compressed at full strength, not quickly. */
+  rendersAreBuilds = false;
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bundles built during requests by this handle (limited by `maxRequestBundles`). */
   requestBundles = 0;
@@ -174,12 +184,30 @@ export class Convoy {
   }
 
   private fail(where: Where, what: string, err: unknown): void {
-    const message = `${where.template}${where.line ? `:${where.line}` : ''}: ${what}: ${messageOf(err)}`;
+    const cause = messageOf(err);
+    const message = `${where.template}${where.line ? `:${where.line}` : ''}: ${what}: ${cause}`;
     if (this.config.strict) {
       // Same text as the warning; the original error (with its file and line) is the cause.
       throw new ConvoyError(err instanceof ConvoyError ? err.code : 'E_TEMPLATE', message, { cause: err });
     }
-    this.pipeline.warn(message);
+    // One cause at one place is said once, whichever tag met it first: a failed carpool and the
+    // individual tag it falls back to meet the same missing file.
+    this.pipeline.warn(message, `${where.template}:${where.line}\0${cause}`);
+  }
+
+  /** Where a carpool's asset stands: the tag's line plus the lines of the body before the entry. */
+  private entryWhere(where: Where, asset: BodyAsset | undefined): Where {
+    return asset?.line ? { template: where.template, line: where.line + asset.line } : where;
+  }
+
+  /** The asset of a run a build error is about (the file it names), if any. */
+  private culprit(run: Extract<Run, { type: 'run' }>, err: unknown): BodyAsset | undefined {
+    for (let e: unknown = err; e instanceof Error; e = e.cause) {
+      const file = (e as ConvoyError).file;
+      const hit = file && run.assets.find((a) => a.item.type === 'file' && (a.item.rel === file || safeRelativeOr(a.item.rel) === file));
+      if (hit) return hit;
+    }
+    return undefined;
   }
 
   private choose(entry: OutputEntry, acceptEncoding: string | undefined): string {
@@ -204,7 +232,7 @@ export class Convoy {
       if (!known) throw new NotStatic();
       return known;
     }
-    this.pipeline.fastCompression = mode === 'render';
+    this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
     return this.pipeline.asset(rel, rebuild || mode === 'build' ? 'check' : 'trust');
   }
 
@@ -352,7 +380,7 @@ export class Convoy {
     const segments = this.expandGlobLines(parseCarpoolBody(body, kind, (u) => this.pipeline.sourceOfUrl(u)), kind, where, mode);
     if (!segments) return undefined;
     const runs = toRuns(kind === 'js' ? markModules(segments, (rel) => this.isModule(rel, mode !== 'lookup')) : segments);
-    const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, where, acceptEncoding)).join('\n');
+    const individual = (run: Extract<Run, { type: 'run' }>) => run.assets.map((a) => this.individualTag(kind, a, this.entryWhere(where, a), acceptEncoding)).join('\n');
     if (c.debug && !c.carpoolCombineDuringDebug) {
       if (mode === 'lookup') return undefined;
       return runs.map((r) => (r.type === 'raw' ? r.html : individual(r))).join('\n');
@@ -389,7 +417,7 @@ export class Convoy {
                 );
               }
             } else {
-              this.pipeline.fastCompression = mode === 'render';
+              this.pipeline.fastCompression = mode === 'render' && !this.rendersAreBuilds;
               const before = this.pipeline.stats.bundles;
               entry = this.pipeline.bundle(kind, items, 'check');
               if (mode === 'render' && this.pipeline.stats.bundles !== before) this.requestBundles++;
@@ -398,7 +426,7 @@ export class Convoy {
         }
       } catch (err) {
         if (mode === 'lookup') return undefined;
-        this.fail(where, `carpool ${kind}`, err);
+        this.fail(this.entryWhere(where, this.culprit(run, err)), `carpool ${kind}`, err);
         // The scan reports the block as not prebuilt (the build fails); a render falls back.
         if (mode === 'build') return undefined;
       }
@@ -477,7 +505,7 @@ export class Convoy {
         rels = resolveLines([...lines.filter((l) => !isGlob(l)), pattern], kind, expand)?.filter((r) => !lines.includes(r) && !taken.has(r));
       } catch (err) {
         if (mode === 'lookup') return undefined;
-        this.fail(where, `carpool ${kind}`, err);
+        this.fail(this.entryWhere(where, seg), `carpool ${kind}`, err);
         continue;
       }
       if (!rels) return undefined;

@@ -9,6 +9,8 @@ import { FIXTURES, memoryLogger, tmpDir, write } from '../helpers.ts';
 test('the Eleventy plugin builds a small site whose carpool tags point to bundles in the output', async () => {
   const dir = tmpDir('convoy-eleventy-');
   fs.cpSync(path.join(FIXTURES, 'static'), path.join(dir, 'assets'), { recursive: true });
+  // A working site: the fixtures' deliberately broken files would fail the Eleventy build.
+  fs.rmSync(path.join(dir, 'assets/bad'), { recursive: true });
   write(path.join(dir, 'src/_includes/base.njk'), [
     '<!doctype html><html><head>',
     '{% carpool css %}',

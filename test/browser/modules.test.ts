@@ -58,10 +58,10 @@ async function visit(browser: Browser, url: string) {
 
 test('an ES module listed in carpool js keeps its own type=module tag (its imports fingerprinted): the classic scripts around it are bundled and the page works', { skip: SKIP }, async (t) => {
   const dir = project();
-  const report = await build({ root: dir, templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
+  const report = await build({ root: dir, staticRoot: 'public/static', templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
   assert.deepEqual(report.errors, []);
   assert.deepEqual(report.warnings, []);
-  const prod = await serve(dir, { carpoolCombineDuringRequest: false });
+  const prod = await serve(dir, { staticRoot: 'public/static', carpoolCombineDuringRequest: false });
   const debug = await serve(dir, { staticRoot: 'public/debug', debug: true });
   const browser = await launch();
   t.after(async () => {

@@ -292,7 +292,7 @@ test('carpool js: a script that is not UTF-8 and declares nothing falls back to 
   );
   const html = env.render('page.njk', {});
   assert.ok(html.includes('/static/js/latin.js'), html);
-  assert.ok(logger.warnings.some((w) => /page\.njk:1: .*js\/latin\.js:1: invalid UTF-8 \(byte 0xe9 at byte offset 12\)/.test(w)), logger.warnings.join('\n'));
+  assert.ok(logger.warnings.some((w) => /page\.njk:2: .*js\/latin\.js:1: invalid UTF-8 \(byte 0xe9 at byte offset 12\)/.test(w)), logger.warnings.join('\n'));
 });
 
 test('a missing url() target: the warning names the stylesheet and line, and the template', () => {

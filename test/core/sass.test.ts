@@ -23,7 +23,7 @@ function bootstrapApp() {
 function render(dir: string, options: Parameters<typeof install>[1] = {}) {
   const logger = memoryLogger();
   const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(path.join(dir, 'templates')));
-  const convoy = install(env, { root: dir, logger, ...options });
+  const convoy = install(env, { root: dir, staticRoot: 'public/static', logger, ...options });
   const urls = env.render('page.njk', {}).trim().split('\n');
   const css = urls.map((u) => fs.readFileSync(path.join(dir, 'public', u), 'utf8'));
   return { urls, css, logger, manifest: convoy.pipeline.manifest.data };

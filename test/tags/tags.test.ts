@@ -110,7 +110,7 @@ test('fallback: a carpool with a missing file renders the individual tags and wa
   assert.match(first, /<link rel="stylesheet" href="\/static\/css\/does-not-exist\.css" >/);
   const carpoolWarnings = logger.warnings.filter((w) => w.includes('carpool css'));
   assert.equal(carpoolWarnings.length, 1, logger.warnings.join('\n'));
-  assert.match(carpoolWarnings[0]!, /^carpool-missing\.njk:1: carpool css: css\/does-not-exist\.css: not found in the source roots/);
+  assert.match(carpoolWarnings[0]!, /^carpool-missing\.njk:3: carpool css: css\/does-not-exist\.css: not found in the source roots/);
 });
 
 test('fallback: a carpool with a CSS syntax error renders the individual tags; strict mode throws', () => {
@@ -125,7 +125,7 @@ test('fallback: a carpool with a CSS syntax error renders the individual tags; s
     () => strict.env.render('carpool-broken.njk', {}),
     (e: Error) => /ConvoyError \[E_MINIFY\]: carpool-broken\.njk:1: carpool css: static\/bad\/broken\.css:2:\d+: CSS syntax error/.test(e.message),
   );
-  assert.throws(() => makeEnv('curly', { strict: true }).env.render('carpool-missing.njk', {}), /ConvoyError \[E_NOT_FOUND\]: carpool-missing\.njk:1: carpool css: css\/does-not-exist\.css: not found/);
+  assert.throws(() => makeEnv('curly', { strict: true }).env.render('carpool-missing.njk', {}), /ConvoyError \[E_NOT_FOUND\]: carpool-missing\.njk:3: carpool css: css\/does-not-exist\.css: not found/);
   // With Nunjucks' dev flag the ConvoyError itself is the cause.
   const dev = makeEnv('curly', { strict: true });
   (dev.env as unknown as { opts: { dev: boolean } }).opts.dev = true;

@@ -105,3 +105,19 @@ for (const style of ['curly', 'angle'] as const) {
     assert.deepEqual(prod.logger.warnings, []);
   });
 }
+
+test('convoyExpress builds its Environment from the app\'s own copy of nunjucks', async () => {
+  const { convoyExpress } = await import('../../src/adapters/express.ts');
+  const express = (await import('express')).default;
+  const dir = project();
+  const app = express();
+  const { env, close } = convoyExpress(app, { root: dir, sources: ['static', 'vendor'], staticRoot: 'out', templates: [path.join(REPO, 'templates-test/curly')], logger: memoryLogger() });
+  try {
+    const made: object = env;
+    assert.ok(made instanceof copy.Environment, 'the Environment comes from the project\'s copy');
+    assert.ok(!(made instanceof nunjucks.Environment), 'not from ours');
+    assert.match(env.render('carpool-list.njk', CTX), /href="\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css"/);
+  } finally {
+    await close?.();
+  }
+});
