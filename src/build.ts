@@ -21,6 +21,8 @@ export interface BuildOptions {
   parseTemplates?: boolean;
   /** Globs (relative to each template root) replacing `templateGlob`. */
   templates?: string[];
+  /** Tags the renderer's other extensions define (Eleventy's shortcodes): the scan skips them without a warning. */
+  foreignTags?: string[];
   /** Rebuild everything, ignoring the manifest. */
   force?: boolean;
   /**
@@ -335,7 +337,11 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   buildNamedBundles(convoy, logger);
   if (opts.parseTemplates) {
     const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
-    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module);
+    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module, new Set(opts.foreignTags ?? []));
+    if (!scan.templates.length) {
+      // Asked to prebuild what the templates hold, and found none: the settings point elsewhere.
+      logger.error(`--parse-templates found no template: no file under ${config.templates.map((t) => path.relative(config.root, t) || '.').join(', ')} matches ${globs.join(', ')} (set "templates", or "templateGlob")`);
+    }
     for (const p of scan.problems) {
       const where = p.line ? `${p.template}:${p.line}` : p.template;
       (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);

@@ -61,6 +61,23 @@ function siteTemplates(root: string, dirs: Directories, blockStart: string): str
     .sort();
 }
 
+type Named = Record<string, unknown> | undefined;
+
+/**
+ * The tag names Eleventy's shortcodes (and other plugins' Nunjucks tags) take: Eleventy registers
+ * them on its environment when it creates it, which can be after `eleventy.before`, so they are
+ * read from its config too.
+ */
+function eleventyTags(eleventyConfig: EleventyConfig, env: Environment | undefined): string[] {
+  const cfg = eleventyConfig as unknown as { universal?: Record<string, Named>; nunjucks?: Record<string, Named> };
+  const groups: Named[] = [
+    cfg.universal?.shortcodes, cfg.universal?.pairedShortcodes,
+    cfg.nunjucks?.shortcodes, cfg.nunjucks?.asyncShortcodes, cfg.nunjucks?.pairedShortcodes, cfg.nunjucks?.asyncPairedShortcodes, cfg.nunjucks?.tags,
+  ];
+  const fromEnv = ((env as unknown as { extensionsList?: { tags?: string[] }[] } | undefined)?.extensionsList ?? []).flatMap((e) => e.tags ?? []);
+  return [...new Set([...groups.flatMap((g) => Object.keys(g ?? {})), ...fromEnv])];
+}
+
 /**
  * The Eleventy plugin: `eleventyConfig.addPlugin(convoy, options)`. Installs the tags on
  * Eleventy's Nunjucks environment, writes assets into Eleventy's output folder (`<output>/static`
@@ -72,6 +89,7 @@ function siteTemplates(root: string, dirs: Directories, blockStart: string): str
 export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptions: EleventyPluginOptions = {}): void {
   const { hoistStylesheets: hoist = true, ...options } = pluginOptions;
   let convoy: Convoy | undefined;
+  let njkEnv: Environment | undefined;
   let lexer: { tags?: Record<string, string> } = {};
   const root = path.resolve(options.root ?? '.');
   const staticPath = (options.staticUrl ?? '/static/').replace(/^[a-z]+:\/\/[^/]+/i, '');
@@ -93,6 +111,7 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptio
   for (const dir of resolveConfig(settings(eleventyConfig.directories)).sources) eleventyConfig.addWatchTarget?.(dir);
   eleventyConfig.amendLibrary('njk', (env) => {
     lexer = (env as unknown as { opts: { tags?: Record<string, string> } }).opts;
+    njkEnv = env;
     convoy = install(env, settings(eleventyConfig.directories));
     // Eleventy renders while it builds: what a render makes is part of the build, compressed fully.
     convoy.rendersAreBuilds = true;
@@ -102,13 +121,15 @@ export default function convoyPlugin(eleventyConfig: EleventyConfig, pluginOptio
     const templates = options.templates ? undefined : siteTemplates(root, { ...directories }, lexer.tags?.blockStart ?? '{%');
     const report = await build({ ...config, ...(lexer.tags ? { nunjucks: { tags: lexer.tags } } : {}) }, {
       parseTemplates: true,
+      // Eleventy's shortcodes (and other plugins' tags) are extensions of its environment: known, not foreign.
+      foreignTags: eleventyTags(eleventyConfig, njkEnv),
       ...(templates ? { templates: templates.map((t) => fg.escapePath(t)) } : {}),
     });
     convoy?.pipeline.reload();
     if (report.errors.length && (options.strict || (runMode ?? 'build') === 'build')) {
       // The errors say what could not be prebuilt; the warnings before them say why.
-      const why = report.warnings.length ? `\n${report.warnings.join('\n')}` : '';
-      throw new ConvoyError('E_BUILD', `the asset build failed (${report.errors.length} error(s)):\n${report.errors.join('\n')}${why}`);
+      // The warnings say why (the missing file, the Sass error), the errors what could not be prebuilt.
+      throw new ConvoyError('E_BUILD', `the asset build failed:\n${[...report.warnings, ...report.errors].join('\n')}`);
     }
   });
   if (hoist && eleventyConfig.addTransform) {

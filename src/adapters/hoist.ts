@@ -3,14 +3,16 @@ import { Parser as HtmlParser } from 'htmlparser2';
 /**
  * Moves the stylesheet `<link>`s a page's body holds for our own assets (URLs under `staticUrl`:
  * what a carpool or a `convoy` tag printed in a child layout) to the end of `<head>`, in their
- * order, as eleventy-plugin-bundle does with its styles. A `<link>` left in `<main>` still
- * applies, but it is an element: rules such as `main :first-child` then match it instead of
- * the content. Other pages, and links to other origins, are left as written.
+ * order, as eleventy-plugin-bundle does with its styles; a carpool's start and end comments
+ * right around a link go with it. A `<link>` left in `<main>` still applies, but it is an
+ * element: rules such as `main :first-child` then match it instead of the content. Other pages,
+ * and links to other origins, are left as written.
  */
 export function hoistStylesheets(html: string, staticUrl: string): string {
   let headEnd = -1;
   let inBody = false;
-  const moves: { start: number; end: number }[] = [];
+  const links: { start: number; end: number }[] = [];
+  const comments: { start: number; end: number }[] = [];
   const parser = new HtmlParser(
     {
       onopentag(name, attrs) {
@@ -18,7 +20,10 @@ export function hoistStylesheets(html: string, staticUrl: string): string {
         if (!inBody || name !== 'link') return;
         const rel = (attrs.rel ?? '').toLowerCase().split(/\s+/);
         const href = attrs.href ?? '';
-        if (rel.includes('stylesheet') && href.startsWith(staticUrl)) moves.push({ start: parser.startIndex, end: parser.endIndex + 1 });
+        if (rel.includes('stylesheet') && href.startsWith(staticUrl)) links.push({ start: parser.startIndex, end: parser.endIndex + 1 });
+      },
+      oncomment() {
+        if (inBody) comments.push({ start: parser.startIndex, end: parser.endIndex + 1 });
       },
       onclosetag(name, implied) {
         if (name === 'head' && !implied && headEnd < 0) headEnd = parser.startIndex;
@@ -28,7 +33,13 @@ export function hoistStylesheets(html: string, staticUrl: string): string {
   );
   parser.end(html);
   // Only a document with an explicit </head> before the links has a place to put them.
-  if (headEnd < 0 || !moves.length || moves[0]!.start < headEnd) return html;
+  if (headEnd < 0 || !links.length || links[0]!.start < headEnd) return html;
+  const blank = (from: number, to: number) => from <= to && !html.slice(from, to).trim();
+  const moves = links.map((link) => {
+    const before = comments.find((c) => blank(c.end, link.start));
+    const after = comments.find((c) => blank(link.end, c.start));
+    return { start: before?.start ?? link.start, end: after?.end ?? link.end };
+  });
   let body = '';
   let from = headEnd;
   for (const m of moves) {
@@ -36,6 +47,5 @@ export function hoistStylesheets(html: string, staticUrl: string): string {
     from = m.end;
   }
   body += html.slice(from);
-  const links = moves.map((m) => html.slice(m.start, m.end)).join('\n');
-  return `${html.slice(0, headEnd)}${links}\n${body}`;
+  return `${html.slice(0, headEnd)}${moves.map((m) => html.slice(m.start, m.end)).join('\n')}\n${body}`;
 }

@@ -50,7 +50,7 @@ interface Parsed {
 }
 
 /** Parses one template with the extension in scan mode, stubbing other extensions' tags. */
-function parseTemplate(ext: ConvoyExtension, nunjucks: NunjucksModule, name: string, src: string, lexerOpts: NunjucksEnvOptions): Parsed {
+function parseTemplate(ext: ConvoyExtension, nunjucks: NunjucksModule, name: string, src: string, lexerOpts: NunjucksEnvOptions, knownTags: ReadonlySet<string>): Parsed {
   const blockStart = lexerOpts.tags?.blockStart ?? '{%';
   const stubs = new StubExtension();
   const skipped = new Set<string>();
@@ -69,7 +69,7 @@ function parseTemplate(ext: ConvoyExtension, nunjucks: NunjucksModule, name: str
       if (unknown && !stubs.tags.includes(unknown[1]!)) {
         const tag = unknown[1]!;
         stubs.tags.push(tag);
-        skipped.add(tag);
+        if (!knownTags.has(tag)) skipped.add(tag);
         const endRe = new RegExp(`${escapeRe(blockStart)}-?\\s*end${tag}\\b`);
         if (endRe.test(src)) stubs.withEnd.add(tag);
         continue;
@@ -95,13 +95,13 @@ function parseTemplate(ext: ConvoyExtension, nunjucks: NunjucksModule, name: str
  * carpool whose body holds `{% block %}`s is built once per template that renders it, with that
  * template's blocks (its layouts are parsed too, found by name in `roots`).
  */
-export function scanTemplates(ext: ConvoyExtension, roots: string[], glob: string, lexerOpts: NunjucksEnvOptions, nunjucks: NunjucksModule): ScanReport {
+export function scanTemplates(ext: ConvoyExtension, roots: string[], glob: string, lexerOpts: NunjucksEnvOptions, nunjucks: NunjucksModule, knownTags: ReadonlySet<string> = new Set()): ScanReport {
   const report: ScanReport = { templates: [], events: [], problems: [] };
   const cache = new Map<string, Parsed>();
   const parseFile = (name: string, file: string): Parsed => {
     let parsed = cache.get(file);
     if (!parsed) {
-      parsed = parseTemplate(ext, nunjucks, name, fs.readFileSync(file, 'utf8'), lexerOpts);
+      parsed = parseTemplate(ext, nunjucks, name, fs.readFileSync(file, 'utf8'), lexerOpts, knownTags);
       cache.set(file, parsed);
     }
     return parsed;

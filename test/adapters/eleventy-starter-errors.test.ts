@@ -32,7 +32,8 @@ test('Eleventy under --serve: the same failure is logged with the layout name an
     const elev = new Eleventy('content', '_site', {
       quietMode: true,
       runMode: 'serve',
-      config(eleventyConfig: Parameters<typeof convoyPlugin>[0] & { addPlugin(p: unknown, o: unknown): void; setIncludesDirectory(d: string): void }) {
+      config(eleventyConfig: Parameters<typeof convoyPlugin>[0] & { addPlugin(p: unknown, o: unknown): void; setIncludesDirectory(d: string): void; addShortcode(n: string, f: () => string): void }) {
+        eleventyConfig.addShortcode('currentBuildDate', () => '2026-11-22');
         eleventyConfig.addPlugin(convoyPlugin, { root: dir, sources: ['assets'], logger });
         eleventyConfig.setIncludesDirectory('../_includes');
       },

@@ -29,6 +29,10 @@ test('Eleventy starter shape: the Eleventy build prebuilds every bundle of layou
   assert.equal((head.match(/<link rel="stylesheet" href="\/static\/CARPOOL\/css\/[0-9a-f]{12}\.cmin\.css" >/g) ?? []).length, 2, head);
   assert.ok(head.indexOf(manifest.bundles['css:css/a.css+++css/message-box.css']!.path) < head.indexOf(manifest.bundles['css:css/prism-diff.css']!.path));
   assert.doesNotMatch(main, /<link/);
+  // The bundle's comments moved with it: nothing of it is left in <main>.
+  assert.doesNotMatch(main, /<!--/);
+  assert.match(head, /<!-- css\/prism-diff\.css -->\n<link[^>]+>\n*<!-- css\/prism-diff\.css -->/);
+  assert.match(post, /<!-- built 2026-11-22 -->/);
   assert.match(main, /<h1>First post<\/h1>/);
   const second = fs.readFileSync(path.join(dir, '_site/blog/secondpost/index.html'), 'utf8');
   assert.match(second, /<img src="\/static\/img\/dot\.[0-9a-f]{12}\.png">/);

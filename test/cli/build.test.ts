@@ -153,3 +153,11 @@ test('--force rebuilds everything even when nothing changed', () => {
   const m = /files: (\d+) \((\d+) built, 0 unchanged/.exec(forced.stdout);
   assert.ok(m && m[1] === m[2], forced.stdout);
 });
+
+test('build --parse-templates that finds no template fails, naming the folders and the glob', () => {
+  const dir = siteCopy();
+  fs.rmSync(path.join(dir, 'templates'), { recursive: true });
+  const res = convoyCli(dir, ['build', '--parse-templates']);
+  assert.equal(res.status, 1, res.all);
+  assert.match(res.all, /--parse-templates found no template: no file under templates matches \*\*\/\*\.\{njk,nunjucks,html\}/);
+});
