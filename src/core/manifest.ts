@@ -17,7 +17,7 @@ export interface OutputEntry {
   variants: { gz?: string; br?: string };
   /** The source map written beside it, if any. */
   map?: string;
-  /** Its twins were compressed quickly during a request; the next build recompresses them. */
+  /** Built during a request: its twins are quick ones the next build recompresses, and no publish has uploaded it yet. */
   quick?: boolean;
 }
 

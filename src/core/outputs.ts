@@ -144,6 +144,8 @@ export class OutputWriter {
     this.put(outPath, bytes);
     const entry: OutputEntry = { path: outPath, hash, integrity: integrity(bytes), size: bytes.length, variants: {}, ...(mapPath ? { map: mapPath } : {}) };
     this.twins(entry, bytes, useOf(outPath, use));
+    // Made during a request, whatever its twins: not part of a build (nor of a publish) yet.
+    if (this.fast) entry.quick = true;
     return entry;
   }
 

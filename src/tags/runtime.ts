@@ -211,10 +211,11 @@ export class Convoy {
   }
 
   private choose(entry: OutputEntry, acceptEncoding: string | undefined): string {
-    if (this.config.gzipInTemplate && entry.variants.gz && acceptEncoding && /\bgzip\b/i.test(acceptEncoding)) {
-      return this.pipeline.url(entry.variants.gz);
-    }
-    return this.pipeline.url(entry.path);
+    const file = this.config.gzipInTemplate && entry.variants.gz && acceptEncoding && /\bgzip\b/i.test(acceptEncoding) ? entry.variants.gz : entry.path;
+    // Built by this request while assets live in a bucket: the bucket has no such object until the
+    // next build and publish, so the page links the app's own copy (served by `serve()`) meanwhile.
+    if (entry.quick && this.config.publish.bucket) return this.pipeline.staticPath + file;
+    return this.pipeline.url(file);
   }
 
   /** ` integrity="…"` (and `crossorigin` when assets come from another origin), or nothing. */
