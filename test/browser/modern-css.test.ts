@@ -9,7 +9,7 @@ import { build } from '../../src/build.ts';
 import type { ConvoyOptions } from '../../src/config.ts';
 import { memoryLogger, tmpDir } from '../helpers.ts';
 import { listen } from '../adapters/http.ts';
-import { CHROMIUM, launch } from './chromium.ts';
+import { CHROMIUM, prodAndDebug } from './chromium.ts';
 
 const SKIP = CHROMIUM ? false : 'Debian chromium is not installed (.ci/run installs it)';
 
@@ -129,14 +129,7 @@ test('a corpus of modern CSS builds, and bundled renders with the same computed 
   assert.ok(report.warnings.every((w) => /clean-css 5 cannot read valid CSS here/.test(w)), report.warnings.join('\n'));
   assert.equal(report.bundles.length, 1);
 
-  const prod = await app(dir, { staticRoot: 'public/static', carpoolCombineDuringRequest: false });
-  const debug = await app(dir, { staticRoot: 'public/debug', debug: true });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await prod.close();
-    await debug.close();
-  });
+  const { prod, debug, browser } = await prodAndDebug(t, (options) => app(dir, options));
   const bundled = await observe(await browser.newPage({ reducedMotion: 'reduce' }), `http://127.0.0.1:${prod.port}/page`);
   const individual = await observe(await browser.newPage({ reducedMotion: 'reduce' }), `http://127.0.0.1:${debug.port}/page`);
   assert.deepEqual(bundled.failures, []);

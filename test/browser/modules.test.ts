@@ -8,7 +8,7 @@ import { build } from '../../src/build.ts';
 import type { ConvoyOptions } from '../../src/config.ts';
 import { memoryLogger, tmpDir, write } from '../helpers.ts';
 import { listen } from '../adapters/http.ts';
-import { CHROMIUM, launch } from './chromium.ts';
+import { CHROMIUM, prodAndDebug } from './chromium.ts';
 
 const SKIP = CHROMIUM ? false : 'Debian chromium is not installed (.ci/run installs it)';
 
@@ -61,14 +61,7 @@ test('an ES module listed in carpool js keeps its own type=module tag (its impor
   const report = await build({ root: dir, staticRoot: 'public/static', templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
   assert.deepEqual(report.errors, []);
   assert.deepEqual(report.warnings, []);
-  const prod = await serve(dir, { staticRoot: 'public/static', carpoolCombineDuringRequest: false });
-  const debug = await serve(dir, { staticRoot: 'public/debug', debug: true });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await prod.close();
-    await debug.close();
-  });
+  const { prod, debug, browser } = await prodAndDebug(t, (options) => serve(dir, options));
   const bundled = await visit(browser, `http://127.0.0.1:${prod.port}/page`);
   const individual = await visit(browser, `http://127.0.0.1:${debug.port}/page`);
   for (const seen of [bundled, individual]) {

@@ -9,7 +9,7 @@ import { build } from '../../src/build.ts';
 import type { ConvoyOptions } from '../../src/config.ts';
 import { memoryLogger, siteCopy } from '../helpers.ts';
 import { listen } from '../adapters/http.ts';
-import { CHROMIUM, launch } from './chromium.ts';
+import { CHROMIUM, launch, prodAndDebug } from './chromium.ts';
 
 const SKIP = CHROMIUM ? false : 'Debian chromium is not installed (.ci/run installs it)';
 
@@ -79,14 +79,7 @@ test('the bundled page looks and behaves exactly like the debug page (individual
   const dir = siteCopy();
   const report = await build({ root: dir, sources: ['static', 'vendor'], staticRoot: 'public/static', templates: ['templates'], logger: memoryLogger() }, { parseTemplates: true, jobs: 1 });
   assert.deepEqual(report.errors, []);
-  const prod = await app(dir, { staticRoot: 'public/static', carpoolCombineDuringRequest: false });
-  const debug = await app(dir, { staticRoot: 'public/debug', debug: true });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await prod.close();
-    await debug.close();
-  });
+  const { prod, debug, browser } = await prodAndDebug(t, (options) => app(dir, options));
   const bundled = await observe(await browser.newPage({ reducedMotion: 'reduce' }), `http://127.0.0.1:${prod.port}/index`);
   const individual = await observe(await browser.newPage({ reducedMotion: 'reduce' }), `http://127.0.0.1:${debug.port}/index`);
 
