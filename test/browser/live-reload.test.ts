@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +23,17 @@ async function debugApp(dir: string, extra: ConvoyOptions & ExpressOptions = {})
   return { port: server.port, close: async () => (await setup.close(), await server.close()) };
 }
 
+/** The debug app and a browser, both closed when the test ends. */
+async function debugWithBrowser(t: TestContext, dir: string, options: Parameters<typeof debugApp>[1]) {
+  const server = await debugApp(dir, options);
+  const browser = await launch();
+  t.after(async () => {
+    await browser.close();
+    await server.close();
+  });
+  return { server, browser };
+}
+
 const titleColor = (page: Page) => page.evaluate(() => getComputedStyle(document.querySelector('.site-title')!).color);
 
 /** The element on top at a point, described, with the overlay's text when it is the overlay. */
@@ -34,12 +45,7 @@ const topAt = (page: Page, x: number, y: number) =>
 
 test('live reload in Chromium: a partial edit restyles without navigating, a template edit reloads, a Sass error shows an overlay with file and line until fixed', { skip: SKIP }, async (t) => {
   const dir = siteCopy();
-  const server = await debugApp(dir, { injectReloadClient: true });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await server.close();
-  });
+  const { server, browser } = await debugWithBrowser(t, dir, { injectReloadClient: true });
   const page = await browser.newPage();
   const consoleErrors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -91,12 +97,7 @@ test('debug error assets sit above a Bootstrap fixed-top navbar: the stylesheet 
   write(path.join(dir, 'templates/pages/css-error.njk'), navbar(`<link rel="stylesheet" href="{% scss 'css/broken.scss' %}">`));
   write(path.join(dir, 'templates/pages/css-error-live.njk'), navbar(`<link rel="stylesheet" href="{% scss 'css/broken.scss' %}">{% convoy_reload %}`));
   write(path.join(dir, 'templates/pages/js-error.njk'), navbar('', `<script src="{% coffee 'js/broken.coffee' %}"></script>`));
-  const server = await debugApp(dir, { watch: false });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await server.close();
-  });
+  const { server, browser } = await debugWithBrowser(t, dir, { watch: false });
   const open = async (name: string) => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
     const errors: string[] = [];
@@ -141,12 +142,7 @@ test('a page first rendered with a broken stylesheet or script shows the error, 
   fs.writeFileSync(colors, '$brand: #ff0000\n$accent: #f72585;\n');
   const app = path.join(dir, 'static/js/app.coffee');
   const goodApp = fs.readFileSync(app, 'utf8');
-  const server = await debugApp(dir, { injectReloadClient: true });
-  const browser = await launch();
-  t.after(async () => {
-    await browser.close();
-    await server.close();
-  });
+  const { server, browser } = await debugWithBrowser(t, dir, { injectReloadClient: true });
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${server.port}/index`, { waitUntil: 'load' });
   await page.waitForSelector('#convoy-error-overlay', { timeout: 20_000 });
