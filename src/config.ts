@@ -1,9 +1,11 @@
 import path from 'node:path';
-import { ConvoyError } from './errors.ts';
 import { checkSetup } from './config-checks.ts';
-import { checkPublishOptions, publishFromEnv, type PublishOptions } from './publish/settings.ts';
+import { checkOptions } from './config-validate.ts';
+import type { PublishOptions } from './publish/settings.ts';
 
 export type { PublishOptions } from './publish/settings.ts';
+export { configFromEnv } from './config-env.ts';
+export { settingNames } from './config-schema.ts';
 
 /** A console-like sink for the library's warnings and progress. */
 export interface Logger {
@@ -159,223 +161,9 @@ export type ConvoyConfig = Required<Omit<ConvoyOptions, 'engines' | 'sources' | 
   sass: Required<SassOptions>;
 };
 
-type Kind = 'string' | 'boolean' | 'number' | 'count' | 'list' | 'sources' | 'compress' | 'sourceMaps' | 'object' | 'logger' | 'engines' | 'sass' | 'bundles' | 'publish';
-
-// One row per option: its type and the seed's environment name (absent: not settable from env).
-const SCHEMA: Record<keyof ConvoyOptions, { kind: Kind; env?: string }> = {
-  root: { kind: 'string', env: 'CONVOY_ROOT' },
-  sources: { kind: 'sources', env: 'CONVOY_SOURCES' },
-  staticRoot: { kind: 'string', env: 'STATIC_ROOT' },
-  staticUrl: { kind: 'string', env: 'STATIC_URL' },
-  debug: { kind: 'boolean', env: 'DEBUG' },
-  strict: { kind: 'boolean', env: 'CONVOY_STRICT' },
-  convoyDuringDebug: { kind: 'boolean', env: 'CONVOY_DURING_DEBUG' },
-  useExistingMinFiles: { kind: 'boolean', env: 'CONVOY_USE_EXISTING_MIN_FILES' },
-  gzipInTemplate: { kind: 'boolean', env: 'CONVOY_GZIP_IN_TEMPLATE' },
-  compress: { kind: 'compress', env: 'CONVOY_COMPRESS' },
-  scssRebuild: { kind: 'boolean', env: 'SCSS_REBUILD' },
-  coffeeRebuild: { kind: 'boolean', env: 'COFFEE_REBUILD' },
-  lessRebuild: { kind: 'boolean', env: 'LESS_REBUILD' },
-  bundles: { kind: 'bundles' },
-  carpoolPathFragment: { kind: 'string', env: 'CARPOOL_CACHE_PATH_FRAGMENT' },
-  carpoolCombineOriginals: { kind: 'boolean', env: 'CARPOOL_COMBINE_ORIGINALS' },
-  carpoolCombineDuringRequest: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_REQUEST' },
-  carpoolCombineDuringDebug: { kind: 'boolean', env: 'CARPOOL_COMBINE_DURING_DEBUG' },
-  carpoolCssTemplate: { kind: 'string', env: 'CARPOOL_CSS_TEMPLATE' },
-  carpoolJsTemplate: { kind: 'string', env: 'CARPOOL_JS_TEMPLATE' },
-  carpoolStartComment: { kind: 'string', env: 'CARPOOL_START_COMMENT_TEMPLATE' },
-  carpoolEndComment: { kind: 'string', env: 'CARPOOL_END_COMMENT_TEMPLATE' },
-  manifest: { kind: 'string', env: 'CONVOY_MANIFEST' },
-  templates: { kind: 'list', env: 'CONVOY_TEMPLATES' },
-  templateGlob: { kind: 'string', env: 'CONVOY_TEMPLATE_GLOB' },
-  nunjucks: { kind: 'object' },
-  sourceMaps: { kind: 'sourceMaps', env: 'CONVOY_SOURCE_MAPS' },
-  sourcesContent: { kind: 'boolean', env: 'CONVOY_SOURCES_CONTENT' },
-  integrity: { kind: 'boolean', env: 'CONVOY_INTEGRITY' },
-  engines: { kind: 'engines', env: 'CONVOY_ENGINES' },
-  maxAge: { kind: 'number', env: 'CONVOY_MAX_AGE' },
-  logger: { kind: 'logger' },
-  sass: { kind: 'sass' },
-  // Several env names (CONVOY_S3_*, CONVOY_AWS_HEADERS): read by publishFromEnv.
-  publish: { kind: 'publish' },
-  maxWarnings: { kind: 'count', env: 'CONVOY_MAX_WARNINGS' },
-  maxRequestBundles: { kind: 'count', env: 'CONVOY_MAX_REQUEST_BUNDLES' },
-};
-
-/** Every option with the environment name `configFromEnv` reads for it (the README's settings table lists them all). */
-export function settingNames(): { option: string; env?: string }[] {
-  return Object.entries(SCHEMA).map(([option, row]) => ({ option, ...(row.env ? { env: row.env } : {}) }));
-}
-
-const ENGINE_CHOICES: { [K in keyof Engines]: readonly Engines[K][] } = {
-  js: ['terser', 'swc'],
-  css: ['clean-css', 'lightningcss'],
-  sass: ['sass', 'sass-embedded'],
-};
-
 /** Identity helper that types a config file's default export. */
 export function defineConfig(options: ConvoyOptions): ConvoyOptions {
   return options;
-}
-
-function fail(option: string, expected: string, got: unknown): never {
-  const shown = typeof got === 'string' ? JSON.stringify(got) : typeof got === 'object' ? JSON.stringify(got) ?? String(got) : String(got);
-  throw new ConvoyError('E_CONFIG', `option "${option}" expects ${expected}, got ${shown}`);
-}
-
-function parseBool(name: string, raw: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
-  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
-  return fail(name, 'one of 1/0/true/false/yes/no', raw);
-}
-
-function splitList(raw: string): string[] {
-  return raw.split(/[:,]/).map((s) => s.trim()).filter(Boolean);
-}
-
-/**
- * Reads the seed's settings (CONVOY_*, CARPOOL_*, SCSS_REBUILD, DEBUG …) from an environment
- * object such as `process.env`; names that are absent are left out so defaults still apply.
- */
-export function configFromEnv(env: Record<string, string | undefined>): ConvoyOptions {
-  const out: Record<string, unknown> = {};
-  for (const [option, { kind, env: name }] of Object.entries(SCHEMA)) {
-    if (!name) continue;
-    const raw = env[name];
-    if (raw === undefined) continue;
-    // DEBUG is also the `debug` package's variable (DEBUG=express:*): only boolean values are ours.
-    if (name === 'DEBUG' && !/^\s*(1|0|true|false|yes|no|on|off)?\s*$/i.test(raw)) continue;
-    switch (kind) {
-      case 'boolean':
-        out[option] = parseBool(name, raw);
-        break;
-      case 'number':
-      case 'count':
-        if (!/^\d+$/.test(raw.trim())) fail(name, 'a whole number', raw);
-        out[option] = Number(raw);
-        break;
-      case 'list':
-      case 'sources':
-        // CONVOY_SOURCES stays a list of plain folders.
-        out[option] = raw.split(':').map((s) => s.trim()).filter(Boolean);
-        break;
-      case 'compress':
-        out[option] = splitList(raw);
-        break;
-      case 'sourceMaps':
-        out[option] = raw.trim().toLowerCase() === 'hidden' ? 'hidden' : parseBool(name, raw);
-        break;
-      case 'engines': {
-        // "js=swc,css=lightningcss"
-        const engines: Record<string, string> = {};
-        for (const pair of splitList(raw)) {
-          const [k, v] = pair.split('=').map((s) => s.trim());
-          if (!k || !v) fail(name, 'pairs like js=swc,css=lightningcss', raw);
-          engines[k] = v;
-        }
-        out[option] = engines;
-        break;
-      }
-      default:
-        // Env strings may carry "\n" escapes (e.g. CARPOOL_CSS_TEMPLATE).
-        out[option] = raw.replace(/\\n/g, '\n');
-    }
-  }
-  const publish = publishFromEnv(env);
-  if (publish) out.publish = publish;
-  return out as ConvoyOptions;
-}
-
-function checkType(option: keyof ConvoyOptions, kind: Kind, value: unknown): void {
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  switch (kind) {
-    case 'string':
-      if (typeof value !== 'string') fail(option, 'a string', value);
-      break;
-    case 'boolean':
-      if (typeof value !== 'boolean') fail(option, 'true or false', value);
-      break;
-    case 'count':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(option, 'a whole number ≥ 1', value);
-      break;
-    case 'number':
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(option, 'a number of seconds ≥ 0', value);
-      break;
-    case 'list':
-      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) fail(option, 'a list of non-empty strings', value);
-      break;
-    case 'sources':
-      if (!Array.isArray(value)) fail(option, 'a list of folders or { dir, prefix?, include?, exclude? } objects', value);
-      value.forEach((entry: unknown, i) => checkSourceRoot(`${option}[${i}]`, entry));
-      break;
-    case 'sass':
-      if (!isObj(value)) fail(option, 'an object like { loadPaths, silenceDeprecations, quietDeps }', value);
-      for (const [key, v] of Object.entries(value)) {
-        if (key === 'quietDeps') {
-          if (typeof v !== 'boolean') fail(`${option}.${key}`, 'true or false', v);
-        } else if (key === 'loadPaths' || key === 'silenceDeprecations') {
-          if (!isStringList(v)) fail(`${option}.${key}`, 'a list of non-empty strings', v);
-        } else {
-          fail(`${option}.${key}`, 'one of loadPaths, silenceDeprecations, quietDeps', key);
-        }
-      }
-      break;
-    case 'compress':
-      if (!Array.isArray(value) || !value.every((v) => v === 'gzip' || v === 'br')) fail(option, "a list of 'gzip' and 'br'", value);
-      break;
-    case 'sourceMaps':
-      if (typeof value !== 'boolean' && value !== 'hidden') fail(option, "true, false or 'hidden'", value);
-      break;
-    case 'object':
-      if (!isObj(value)) fail(option, 'an object', value);
-      break;
-    case 'logger':
-      if (!isObj(value) || !['warn', 'error', 'info'].every((m) => typeof value[m] === 'function')) {
-        fail(option, 'an object with warn, error and info functions', value);
-      }
-      break;
-    case 'engines':
-      if (!isObj(value)) fail(option, 'an object like { js: "terser", css: "clean-css", sass: "sass" }', value);
-      for (const [step, engine] of Object.entries(value)) {
-        const choices = (ENGINE_CHOICES as Record<string, readonly string[]>)[step];
-        if (!choices) fail(`${option}.${step}`, `one of the steps ${Object.keys(ENGINE_CHOICES).join(', ')}`, step);
-        if (!choices.includes(engine as string)) fail(`${option}.${step}`, `one of ${choices.join(', ')}`, engine);
-      }
-      break;
-    case 'publish':
-      checkPublishOptions(value);
-      break;
-    case 'bundles':
-      if (!isObj(value)) fail(option, "an object of named lists, like { site: ['css/reset.css', 'css/*.css'] }", value);
-      for (const [name, list] of Object.entries(value)) {
-        if (!name.trim()) fail(option, 'bundle names that are not empty', name);
-        if (!Array.isArray(list) || !list.length || !list.every((v) => typeof v === 'string' && v.trim() !== '')) fail(`${option}.${name}`, 'a non-empty list of paths or globs', list);
-      }
-      break;
-  }
-}
-
-const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string' && x !== '');
-
-function checkSourceRoot(name: string, entry: unknown): void {
-  if (typeof entry === 'string') {
-    if (!entry) fail(name, 'a non-empty folder', entry);
-    return;
-  }
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(name, 'a folder or { dir, prefix?, include?, exclude? }', entry);
-  const e = entry as Record<string, unknown>;
-  if (typeof e.dir !== 'string' || !e.dir) fail(`${name}.dir`, 'a non-empty folder', e.dir);
-  for (const [key, v] of Object.entries(e)) {
-    if (key === 'dir') continue;
-    if (key === 'prefix') {
-      if (typeof v !== 'string' || v.split('/').some((seg) => seg === '..' || seg === '.') || v.includes('\\')) fail(`${name}.prefix`, 'a URL path without . or .. segments', v);
-    } else if (key === 'include' || key === 'exclude') {
-      if (!(typeof v === 'string' && v) && !isStringList(v)) fail(`${name}.${key}`, 'a glob or a list of globs', v);
-    } else {
-      fail(`${name}.${key}`, 'one of dir, prefix, include, exclude', key);
-    }
-  }
 }
 
 function resolveSourceRoot(entry: string | SourceRoot, abs: (p: string) => string): ResolvedSourceRoot {
@@ -405,14 +193,7 @@ export function onceLogger(sink: Pick<Logger, 'warn' | 'error' | 'info'> = conso
 
 /** Validates options (unknown names and wrong types are errors naming the option) and fills in defaults. */
 export function resolveConfig(options: ConvoyOptions = {}): ConvoyConfig {
-  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  for (const [key, value] of Object.entries(options)) {
-    const row = (SCHEMA as Record<string, { kind: Kind } | undefined>)[key];
-    if (!row) {
-      throw new ConvoyError('E_CONFIG', `unknown option "${key}" (known options: ${Object.keys(SCHEMA).join(', ')})`);
-    }
-    if (value !== undefined) checkType(key as keyof ConvoyOptions, row.kind, value);
-  }
+  checkOptions(options);
   const root = path.resolve(options.root ?? process.cwd());
   const abs = (p: string) => path.resolve(root, p);
   const debug = options.debug ?? false;

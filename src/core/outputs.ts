@@ -1,12 +1,14 @@
-import os from 'node:os';
 import path from 'node:path';
 import { messageOf } from '../errors.ts';
 import type { CompressFormat, ConvoyConfig } from '../config.ts';
+import { CompressQueue, defaultLimits, type CompressionLimits, type CompressionStats } from './compress-queue.ts';
 import { compress, compressAsync, FULL, isCompressible, TWIN_SUFFIX, type Levels } from './compress.ts';
 import { fingerprint, integrity } from './fingerprint.ts';
 import type { ManifestData, OutputEntry } from './manifest.ts';
 import { finalMap, withContent, type SourceMap } from './sourcemaps.ts';
 import type { Storage } from './storage.ts';
+
+export { defaultLimits, type CompressionLimits, type CompressionStats } from './compress-queue.ts';
 
 /** Who fetches an output, which decides how hard its twins are compressed (see `POLICY`). */
 export type TwinUse = 'page' | 'plain' | 'map';
@@ -24,40 +26,6 @@ export const POLICY: Record<TwinUse, Levels> = {
 
 /** Levels inside a request: cheap enough not to load an app server; the next build redoes them. */
 export const REQUEST_LEVELS: Levels = { gzip: 9, br: 5 };
-
-/** What the compression of one build (or process) did: the counters tests and the bench read. */
-export interface CompressionStats {
-  /** Twins compressed. */
-  jobs: number;
-  /** Twins copied from identical bytes compressed earlier at the same level. */
-  reused: number;
-  /** The most compressions that ran at the same time. */
-  maxInFlight: number;
-  /** The most distinct outputs whose twins were being compressed at the same time. */
-  maxFilesInFlight: number;
-  /** The most input bytes being compressed at the same time. */
-  maxBytesInFlight: number;
-}
-
-/** How compression is scheduled. */
-export interface CompressionLimits {
-  /** Compressions running at once on libuv's pool; 0 compresses in the calling thread, inline. */
-  concurrency: number;
-  /** Input bytes being compressed at once (one job always runs, whatever its size). */
-  maxBytesInFlight: number;
-}
-
-/** The default: as many compressions as cores, at most 32 MB of input at once. */
-export function defaultLimits(): CompressionLimits {
-  return { concurrency: Math.max(2, os.availableParallelism()), maxBytesInFlight: 32 * 2 ** 20 };
-}
-
-interface Job {
-  /** The output whose twin it makes. */
-  output: string;
-  size: number;
-  run: () => Promise<void>;
-}
 
 /** A compression of some bytes at some level: done (inline) or under way. */
 interface Packed {
@@ -85,10 +53,11 @@ export class OutputWriter {
   fast = false;
   limits: CompressionLimits = defaultLimits();
   readonly compression: CompressionStats = { jobs: 0, reused: 0, maxInFlight: 0, maxFilesInFlight: 0, maxBytesInFlight: 0 };
-  private readonly queue: Job[] = [];
-  private inFlight = 0;
-  private bytesInFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly queue = new CompressQueue(
+    () => this.limits,
+    this.compression,
+    () => this.onIdle?.(),
+  );
   private failures: string[] = [];
   /** Twins under way, by name, with whether at full quality: a second write of the same output waits for the first. */
   private readonly pending = new Map<string, { done: Promise<boolean>; full: boolean }>();
@@ -172,7 +141,7 @@ export class OutputWriter {
 
   /** Waits until every queued twin is written; returns what failed since the last flush. */
   async flush(): Promise<string[]> {
-    while (this.inFlight > 0 || this.queue.length > 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await this.queue.idle();
     this.byContent = new Map();
     const failed = this.failures;
     this.failures = [];
@@ -197,12 +166,11 @@ export class OutputWriter {
       }
       if (under) {
         // A build in a process whose request is still making a quick twin: redo it after that one.
-        this.inFlight++;
-        this.busy = true;
+        this.queue.begin();
         void under.done.then(() => {
-          this.inFlight--;
+          this.queue.release();
           this.compressTwin(entry, key, twin, format, bytes, level, full, this.limits.concurrency <= 0);
-          this.pump();
+          this.queue.pump();
         });
         continue;
       }
@@ -257,7 +225,7 @@ export class OutputWriter {
       packedPromise = known.promise;
     } else {
       packedPromise = new Promise<Buffer | undefined>((resolve, reject) => {
-        this.enqueue({
+        this.queue.enqueue({
           output: entry.path,
           size: bytes.length,
           run: () => {
@@ -280,8 +248,7 @@ export class OutputWriter {
       this.byContent.set(contentKey, record);
     }
     // Counted as work under way until written, so flush() covers the write too.
-    this.inFlight++;
-    this.busy = true;
+    this.queue.begin();
     const done = packedPromise.then(land).catch((err: unknown) => {
       this.fail(`${twin}: compressed twin not written: ${messageOf(err)}`);
       return false;
@@ -290,61 +257,8 @@ export class OutputWriter {
     this.pending.set(twin, record);
     void done.finally(() => {
       if (this.pending.get(twin) === record) this.pending.delete(twin);
-      this.inFlight--;
-      this.pump();
+      this.queue.end();
     });
-  }
-
-  private enqueue(job: Job): void {
-    // Largest first: the biggest compressions start early, so none is left alone at the end.
-    let lo = 0;
-    let hi = this.queue.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.queue[mid]!.size >= job.size) lo = mid + 1;
-      else hi = mid;
-    }
-    this.queue.splice(lo, 0, job);
-    this.pump();
-  }
-
-  private running = 0;
-  /** Work was queued since the queue was last empty. */
-  private busy = false;
-  private readonly runningOutputs = new Map<string, number>();
-
-  private pump(): void {
-    while (this.queue.length > 0 && this.running < this.limits.concurrency) {
-      // The largest job that fits the byte budget; the largest of all when nothing runs.
-      const room = this.limits.maxBytesInFlight - this.bytesInFlight;
-      const index = this.running === 0 ? 0 : this.queue.findIndex((j) => j.size <= room);
-      if (index < 0) break;
-      const job = this.queue.splice(index, 1)[0]!;
-      this.running++;
-      this.bytesInFlight += job.size;
-      this.runningOutputs.set(job.output, (this.runningOutputs.get(job.output) ?? 0) + 1);
-      this.compression.maxInFlight = Math.max(this.compression.maxInFlight, this.running);
-      this.compression.maxFilesInFlight = Math.max(this.compression.maxFilesInFlight, this.runningOutputs.size);
-      this.compression.maxBytesInFlight = Math.max(this.compression.maxBytesInFlight, this.bytesInFlight);
-      job
-        .run()
-        .catch(() => {
-          // Reported by the job's own promise (see compressTwin).
-        })
-        .finally(() => {
-          this.running--;
-          this.bytesInFlight -= job.size;
-          const left = this.runningOutputs.get(job.output)! - 1;
-          if (left) this.runningOutputs.set(job.output, left);
-          else this.runningOutputs.delete(job.output);
-          this.pump();
-        });
-    }
-    if (this.inFlight === 0 && this.queue.length === 0 && this.busy) {
-      this.busy = false;
-      for (const resolve of this.waiting.splice(0)) resolve();
-      this.onIdle?.();
-    }
   }
 
   private fail(message: string): void {
