@@ -1,19 +1,19 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { messageOf } from './errors.ts';
 import { resolveConfig, type ConvoyConfig, type ConvoyOptions, type Logger } from './config.ts';
-import { install, extensionOf } from './install.ts';
-import type { Convoy } from './tags/runtime.ts';
+import { install } from './install.ts';
 import { assetKind, type Pipeline } from './core/pipeline.ts';
-import { Manifest, type FileEntry } from './core/manifest.ts';
-import { FileStorage } from './core/storage.ts';
-import { manifestLockFile, pidAlive, withLock } from './core/lock.ts';
 import { defaultLimits, type CompressionLimits, type CompressionStats } from './core/outputs.ts';
-import { scanTemplates, unrequiredAssets, type ScanReport } from './scan/scanner.ts';
-import { expandGlob, isPartial } from './core/bundles.ts';
+import type { ScanReport } from './scan/scanner.ts';
+import { isPartial } from './core/bundles.ts';
 import { loadNunjucks } from './nunjucks-copy.ts';
+import { earlyBatches, runWorkers, statSize, type PlainOptions, type WorkerResult } from './build-workers.ts';
+import { prebuildTemplates } from './build-templates.ts';
+
+// Moved to their own modules; re-exported so importers of this module keep working.
+export type { WorkerMessage } from './build-workers.ts';
+export { clean, cleanReport, type CleanReport } from './clean.ts';
 
 /** How `build` runs. */
 export interface BuildOptions {
@@ -75,14 +75,6 @@ export interface BuildReport {
   config: ConvoyConfig;
 }
 
-function statSize(file: string): number | undefined {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return undefined;
-  }
-}
-
 /** A logger that also records warnings and errors for the report. */
 function recording(into: { warnings: string[]; errors: string[] }, inner?: Logger): Logger {
   return {
@@ -96,123 +88,6 @@ function recording(into: { warnings: string[]; errors: string[] }, inner?: Logge
     },
     info: (m) => inner?.info(m),
   };
-}
-
-/** Options without the logger (functions do not cross to workers). */
-type PlainOptions = Omit<ConvoyOptions, 'logger'>;
-
-interface WorkerResult {
-  files: Record<string, FileEntry>;
-  failures: Record<string, string>;
-  warnings: string[];
-}
-
-/** What a build worker says: one source done (send the next), or everything it built. */
-export type WorkerMessage = { type: 'done'; rel: string } | ({ type: 'result' } & WorkerResult);
-
-/**
- * Runs `n` workers that take sources from `take` (largest first, shared with this thread) one
- * at a time, each holding one more in reserve, so a worker that drew a big Sass entry is not also
- * given a fixed share of the rest. `files` are the entries built so far, which workers reuse.
- */
-function runWorkers(
-  options: PlainOptions,
-  files: Record<string, FileEntry>,
-  take: () => string | undefined,
-  n: number,
-  limits: CompressionLimits,
-  onDone: (rel: string) => void,
-  early: string[][],
-  ready: Promise<void>,
-): Promise<WorkerResult[]> {
-  const here = new URL(import.meta.url);
-  const isTs = here.pathname.endsWith('.ts');
-  const one = (i: number): Promise<WorkerResult> => {
-    // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
-    const worker = new Worker(new URL(isTs ? './build-worker.dev.mjs' : './build-worker.js', here), { workerData: { options, limits, files }, ...(isTs ? { execArgv: [] } : {}) });
-    let holding = 0;
-    let flushed = false;
-    let started = false;
-    // Its whole early batch at once: this thread is inside the synchronous template scan meanwhile and cannot hand out one by one.
-    for (const rel of early[i] ?? []) {
-      holding++;
-      worker.postMessage({ rel });
-    }
-    void ready.then(() => {
-      started = true;
-      handOut();
-      handOut();
-    });
-    const handOut = () => {
-      if (!started) return;
-      const rel = take();
-      if (rel !== undefined) {
-        holding++;
-        worker.postMessage({ rel });
-      } else if (holding === 0 && !flushed) {
-        flushed = true;
-        worker.postMessage({ flush: true });
-      }
-    };
-    handOut();
-    handOut();
-    return new Promise((resolve, reject) => {
-      worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'done') {
-          holding--;
-          onDone(m.rel);
-          handOut();
-        } else {
-          resolve(m);
-        }
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => code !== 0 && reject(new Error(`build worker exited with ${code}`)));
-    });
-  };
-  return Promise.all(Array.from({ length: n }, (_, i) => one(i)));
-}
-
-/** What the templates and named bundles mention: their sources are built by the scan, in this thread. */
-function mentioned(config: ConvoyConfig): string {
-  let text = JSON.stringify(config.bundles);
-  for (const root of config.templates) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(root, { recursive: true, encoding: 'utf8' });
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      try {
-        text += fs.readFileSync(path.join(root, name), 'utf8');
-      } catch {
-        // A folder, or unreadable: the scan reports templates it cannot read.
-      }
-    }
-  }
-  return text;
-}
-
-/**
- * The workers' first sources, handed out before the template scan: compiled or minified sources
- * no template or named bundle mentions (others would be built twice, or the scan needs them
- * here), Sass/LESS/CoffeeScript entries first (their cost is not their size), then largest
- * first, dealt so each worker gets a similar number of bytes.
- */
-function earlyBatches(stale: { rel: string; abs: string }[], config: ConvoyConfig, workers: number): string[][] {
-  const text = mentioned(config);
-  const picked = stale
-    .filter((f) => assetKind(f.rel) !== 'other' && !/\.min\.(css|js)$/i.test(f.rel) && !text.includes(f.rel) && !text.includes(path.posix.basename(f.rel)))
-    .map((f) => ({ rel: f.rel, compiled: assetKind(f.rel) !== path.extname(f.rel).slice(1).toLowerCase() ? 1 : 0, size: statSize(f.abs) ?? 0 }))
-    .sort((a, b) => b.compiled - a.compiled || b.size - a.size);
-  const batches = Array.from({ length: workers }, () => ({ rels: [] as string[], bytes: 0 }));
-  for (const f of picked) {
-    const least = batches.reduce((a, b) => (b.bytes < a.bytes ? b : a));
-    least.rels.push(f.rel);
-    least.bytes += f.size;
-  }
-  return batches.map((b) => b.rels);
 }
 
 /** Processes sources in this thread, recording what failed. */
@@ -332,24 +207,8 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   pipeline.plainCopies = true;
 
   const scanStarted = performance.now();
-  let scan: ScanReport | undefined;
   const oldBundles = { ...pipeline.manifest.data.bundles };
-  buildNamedBundles(convoy, logger);
-  if (opts.parseTemplates) {
-    const globs = opts.templates?.length ? opts.templates : [config.templateGlob];
-    scan = scanTemplates(extensionOf(convoy), config.templates, globs.length === 1 ? globs[0]! : `{${globs.join(',')}}`, config.nunjucks, nunjucks.module, new Set(opts.foreignTags ?? []));
-    if (!scan.templates.length) {
-      // Asked to prebuild what the templates hold, and found none: the settings point elsewhere.
-      logger.error(`--parse-templates found no template: no file under ${config.templates.map((t) => path.relative(config.root, t) || '.').join(', ')} matches ${globs.join(', ')} (set "templates", or "templateGlob")`);
-    }
-    for (const p of scan.problems) {
-      const where = p.line ? `${p.template}:${p.line}` : p.template;
-      (p.severity === 'error' ? logger.error : logger.warn)(`${where}: ${p.message}`);
-    }
-    for (const e of scan.events.filter((ev) => ev.status === 'dynamic')) logger.warn(`${e.template}:${e.line}: not prebuilt: ${e.detail}`);
-    for (const e of scan.events.filter((ev) => ev.status === 'failed' && ev.tag !== 'require')) logger.error(`${e.template}:${e.line}: ${e.detail.startsWith(e.tag) ? e.detail : `${e.tag} ${e.detail}`}: could not be prebuilt (see the warning above)`);
-    checkRequires(convoy, scan, logger);
-  }
+  const scan = prebuildTemplates(convoy, config, nunjucks, opts, logger);
 
   const scanMs = performance.now() - scanStarted;
   await processFiles();
@@ -403,110 +262,4 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     compression: { ...pipeline.outputs.compression },
     config,
   };
-}
-
-/**
- * Builds both parts of every named bundle (the `bundles` option), no template needed, after
- * refreshing every glob expansion the manifest records so production renders see today's files.
- */
-function buildNamedBundles(convoy: Convoy, logger: Logger): void {
-  const { pipeline } = convoy;
-  for (const pattern of Object.keys(pipeline.manifest.data.globs ?? {})) expandGlob(pipeline.finder, pipeline.manifest, pattern, 'disk');
-  for (const name of Object.keys(convoy.config.bundles).sort()) {
-    for (const kind of ['css', 'js'] as const) {
-      try {
-        convoy.buildNamedBundle(name, kind);
-      } catch (err) {
-        logger.error(`bundle "${name}" (${kind}): ${messageOf(err)}`);
-      }
-    }
-  }
-}
-
-/**
- * The build's side of `require`: every require naming an asset no declared bundle holds is an
- * error; declared assets nothing requires are listed as information (only once some template
- * uses require, so a site that never does is not told about every asset).
- */
-function checkRequires(convoy: Convoy, scan: ScanReport, logger: Logger): void {
-  const requires = scan.events.filter((e) => e.tag === 'require');
-  for (const e of requires.filter((r) => r.status === 'failed')) logger.error(`${e.template}:${e.line}: require ${e.detail}`);
-  if (!requires.length) return;
-  const declared = convoy.declared('build');
-  scan.unrequired = unrequiredAssets(scan.events, declared);
-  for (const u of scan.unrequired) logger.info(`declared but required by no template: ${u.asset} (bundle ${u.bundles.join(', ')})`);
-}
-
-/** What `clean` removed. */
-export interface CleanReport {
-  /** Outputs no kept build names. */
-  removed: string[];
-  /** Temporary files and pending-write lists left by processes that died. */
-  leftovers: string[];
-}
-
-/**
- * Removes outputs that neither the manifest nor the last build's replaced list names, under the
- * manifest lock (so no save lands half-way through). Files another live process wrote but has not
- * yet saved in the manifest (its pending list) are kept; temp files older than `tempAgeMs` and
- * the pending lists of dead processes go.
- */
-export function cleanReport(options: ConvoyOptions, opts: { tempAgeMs?: number } = {}): CleanReport {
-  const config = resolveConfig(options);
-  const storage = new FileStorage(config.staticRoot);
-  return withLock(manifestLockFile(config.manifest), () => {
-    const manifest = new Manifest(config.manifest, config.staticRoot);
-    const keep = manifest.outputs();
-    for (const p of manifest.data.previous) keep.add(p);
-    const leftovers: string[] = [];
-    for (const list of storage.pendingLists()) {
-      if (list.host === os.hostname() && !pidAlive(list.pid)) {
-        fs.rmSync(list.file, { force: true });
-        leftovers.push(path.relative(config.staticRoot, list.file).split(path.sep).join('/'));
-      } else {
-        for (const p of list.paths) keep.add(p);
-      }
-    }
-    const manifestRel = path.relative(config.staticRoot, config.manifest).split(path.sep).join('/');
-    const removed = storage.list().filter((f) => !keep.has(f) && f !== manifestRel);
-    for (const f of removed) storage.remove(f);
-    for (const f of storage.staleTemps(opts.tempAgeMs)) {
-      storage.remove(f);
-      leftovers.push(f);
-    }
-    removeEmptyFolders(config.staticRoot);
-    return { removed, leftovers: leftovers.sort() };
-  });
-}
-
-/** Removes outputs no kept build names; returns them (see `cleanReport`). */
-export function clean(options: ConvoyOptions): string[] {
-  return cleanReport(options).removed;
-}
-
-/** Folders left empty by `clean` (old bundles' folders), deepest first; the root stays. */
-function removeEmptyFolders(root: string): void {
-  const walk = (dir: string): boolean => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return false;
-    }
-    let empty = true;
-    for (const e of entries) {
-      // Bookkeeping folders (pending lists) are left alone.
-      if (e.isDirectory() && !e.name.startsWith('.') && walk(path.join(dir, e.name))) {
-        try {
-          fs.rmdirSync(path.join(dir, e.name));
-          continue;
-        } catch {
-          // Something was written into it meanwhile.
-        }
-      }
-      empty = false;
-    }
-    return empty;
-  };
-  walk(root);
 }
