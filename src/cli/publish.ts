@@ -98,6 +98,7 @@ export async function runPublishCommand(command: 'publish' | 'prune', args: stri
         ...(io.err.isTTY && !quiet ? { onProgress: progressBar(io.err) } : {}),
       });
       const where = `s3://${r.bucket}/${r.prefix}`;
+      if (r.inventoryRecovered) io.err.write(`convoy: warning: the inventory in ${where} was damaged or missing; restored from its journal${dryRun ? '' : ' and written again'}\n`);
       if (r.nothingNew) {
         io.out(`nothing new: release ${r.release} is already the latest in ${where}; ${r.skipped} object(s) skipped, none written`);
         return 0;
@@ -112,6 +113,7 @@ export async function runPublishCommand(command: 'publish' | 'prune', args: stri
       return 0;
     }
     const r = await prune(options, { dryRun, ...(keep ? { keep } : {}) });
+    if (r.inventoryRecovered) io.err.write(`convoy: warning: the inventory in s3://${r.bucket} was damaged or missing; restored from its journal${dryRun ? '' : ' and written again'}\n`);
     if (!quiet) for (const k of r.deleted) io.out(`${dryRun ? 'would delete' : 'deleted'} ${k}`);
     io.out(
       `${dryRun ? 'dry run: ' : ''}kept ${r.kept.length} release(s) (${r.kept.map((x) => x.hash).join(', ') || 'none'}; ${r.keptObjects} object(s)), ` +

@@ -1,6 +1,6 @@
 import { ConvoyError } from '../errors.ts';
 import type { Bucket } from './bucket.ts';
-import { inventoryKey } from './release.ts';
+import { inventoryKey, journalKey } from './release.ts';
 
 /** One publish of a manifest: its fingerprint, the key of its record, and when it was published. */
 export interface ReleaseRef {
@@ -33,7 +33,7 @@ export function parseInventory(bytes: Buffer | undefined, key: string): Inventor
   try {
     data = JSON.parse(bytes.toString('utf8')) as Partial<InventoryData>;
   } catch (cause) {
-    throw new ConvoyError('E_PUBLISH', `the inventory in the bucket is not JSON (${(cause as Error).message}); restore it from the bucket's versions or delete it to re-upload everything`, { file: key, cause });
+    throw new ConvoyError('E_PUBLISH', `the inventory in the bucket is not JSON (${(cause as Error).message}); restore it from the bucket's versions, or delete it and its journal to re-upload everything`, { file: key, cause });
   }
   if (data.version !== 1 || typeof data.objects !== 'object' || !Array.isArray(data.releases)) {
     throw new ConvoyError('E_PUBLISH', 'the inventory in the bucket has an unknown shape (written by a newer convoy?)', { file: key });
@@ -82,12 +82,45 @@ export function finishPrune(inv: InventoryData, deleted: string[]): InventoryDat
   return { ...inv, pending: inv.pending.filter((k) => !gone.has(k)) };
 }
 
-/** The bucket's inventory (one GET; none yet: empty). */
-export async function loadInventory(bucket: Bucket, prefix: string): Promise<InventoryData> {
-  return parseInventory(await bucket.get(inventoryKey(prefix)), inventoryKey(prefix));
+/** The inventory as read, and whether it came from the journal (the inventory itself being damaged or missing). */
+export interface LoadedInventory {
+  inventory: InventoryData;
+  /** The inventory object is damaged or missing and the journal was used: the next save repairs it. */
+  recovered: boolean;
 }
 
-/** Writes the inventory; it changes with every publish, so caches must not keep it. */
-export function saveInventory(bucket: Bucket, prefix: string, inv: InventoryData): Promise<void> {
-  return bucket.put(inventoryKey(prefix), serializeInventory(inv), { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache, no-store' });
+const tryParse = (bytes: Buffer | undefined, key: string): InventoryData | ConvoyError => {
+  try {
+    return parseInventory(bytes, key);
+  } catch (err) {
+    if (err instanceof ConvoyError) return err;
+    throw err;
+  }
+};
+
+/**
+ * The bucket's inventory: one GET when it is whole. Damaged or missing, the journal is read; it
+ * holds what the interrupted save was writing (or, for a missing inventory, what the first publish
+ * had started), so nothing convoy wrote is forgotten.
+ */
+export async function loadInventory(bucket: Bucket, prefix: string): Promise<LoadedInventory> {
+  const main = await bucket.get(inventoryKey(prefix));
+  const parsed = main ? tryParse(main, inventoryKey(prefix)) : undefined;
+  if (parsed && !(parsed instanceof ConvoyError)) return { inventory: parsed, recovered: false };
+  const journal = await bucket.get(journalKey(prefix));
+  if (!journal) {
+    if (parsed) throw parsed;
+    return { inventory: emptyInventory(), recovered: false };
+  }
+  const fromJournal = tryParse(journal, journalKey(prefix));
+  if (fromJournal instanceof ConvoyError) throw parsed ?? fromJournal;
+  return { inventory: fromJournal, recovered: true };
+}
+
+/** Writes the journal, then the inventory; it changes with every publish, so caches must not keep either. */
+export async function saveInventory(bucket: Bucket, prefix: string, inv: InventoryData): Promise<void> {
+  const bytes = serializeInventory(inv);
+  const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-cache, no-store' };
+  await bucket.put(journalKey(prefix), bytes, headers);
+  await bucket.put(inventoryKey(prefix), bytes, headers);
 }

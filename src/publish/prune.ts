@@ -3,7 +3,7 @@ import { resolveConfig, type ConvoyOptions } from '../config.ts';
 import type { ManifestData } from '../core/manifest.ts';
 import { Bucket } from './bucket.ts';
 import { finishPrune, loadInventory, saveInventory, startPrune, type ReleaseRef } from './inventory.ts';
-import { inventoryKey, releaseFiles } from './release.ts';
+import { inventoryKey, journalKey, releaseFiles } from './release.ts';
 import { publishSettings } from './settings.ts';
 
 /** How `prune` runs. */
@@ -25,6 +25,8 @@ export interface PruneReport {
   deleted: string[];
   /** Objects the kept releases name. */
   keptObjects: number;
+  /** The inventory was damaged or missing and was restored from its journal (and, unless a dry run, written again). */
+  inventoryRecovered: boolean;
   dryRun: boolean;
 }
 
@@ -41,7 +43,7 @@ export async function prune(options: ConvoyOptions, run: PruneRunOptions = {}): 
   const invKey = inventoryKey(s.prefix);
   const bucket = await Bucket.open(s);
   try {
-    const inv = await loadInventory(bucket, s.prefix);
+    const { inventory: inv, recovered } = await loadInventory(bucket, s.prefix);
     const kept = inv.releases.slice(-keep);
     const dropped = inv.releases.slice(0, inv.releases.length - kept.length);
     const objects = new Set<string>();
@@ -57,10 +59,11 @@ export async function prune(options: ConvoyOptions, run: PruneRunOptions = {}): 
       }
       for (const f of releaseFiles(data)) objects.add(s.prefix + f.rel);
     }
-    const named = new Set([invKey, ...kept.map((r) => r.key), ...objects]);
+    const named = new Set([invKey, journalKey(s.prefix), ...kept.map((r) => r.key), ...objects]);
     const doomed = [...new Set([...Object.keys(inv.objects), ...inv.pending])].filter((k) => !named.has(k)).sort();
-    const report: PruneReport = { bucket: s.bucket, kept, dropped, deleted: doomed, keptObjects: objects.size, dryRun: !!run.dryRun };
-    if (run.dryRun || (!doomed.length && !dropped.length)) return report;
+    const report: PruneReport = { bucket: s.bucket, kept, dropped, deleted: doomed, keptObjects: objects.size, inventoryRecovered: recovered, dryRun: !!run.dryRun };
+    // A recovered inventory is written even with nothing to delete, so the damaged one is repaired.
+    if (run.dryRun || (!doomed.length && !dropped.length && !recovered)) return report;
 
     // The inventory forgets them first (still pending), so a prune killed half-way leaves no
     // object the inventory claims is there, and the next prune finishes the deletes.

@@ -42,6 +42,8 @@ export interface PublishReport {
   bytes: number;
   recordWritten: boolean;
   inventoryWritten: boolean;
+  /** The inventory was damaged or missing and was restored from its journal (and written again). */
+  inventoryRecovered: boolean;
   /** Nothing at all was written: the bucket already held this exact release as the latest. */
   nothingNew: boolean;
   dryRun: boolean;
@@ -115,7 +117,7 @@ export async function publish(options: ConvoyOptions, run: PublishRunOptions = {
 
   const bucket = await Bucket.open(s);
   try {
-    const inv = await loadInventory(bucket, s.prefix);
+    const { inventory: inv, recovered } = await loadInventory(bucket, s.prefix);
     const todo = files.filter((f) => inv.objects[key(f)] === undefined);
     const recordKnown = inv.objects[rKey] !== undefined;
     const latest = inv.releases.at(-1)?.hash === hash;
@@ -130,7 +132,8 @@ export async function publish(options: ConvoyOptions, run: PublishRunOptions = {
       bytes: 0,
       recordWritten: false,
       inventoryWritten: false,
-      nothingNew: !todo.length && recordKnown && latest,
+      inventoryRecovered: recovered,
+      nothingNew: !todo.length && recordKnown && latest && !recovered,
       dryRun: !!run.dryRun,
       milliseconds: 0,
     };
@@ -165,7 +168,7 @@ export async function publish(options: ConvoyOptions, run: PublishRunOptions = {
       report.recordWritten = true;
     }
     // Read again just before writing: another publish may have finished meanwhile.
-    const current = await loadInventory(bucket, s.prefix);
+    const { inventory: current } = await loadInventory(bucket, s.prefix);
     await saveInventory(bucket, s.prefix, confirmRelease(current, written, { hash, key: rKey, at: new Date().toISOString() }));
     report.inventoryWritten = true;
     return finish();

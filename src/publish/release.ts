@@ -20,6 +20,13 @@ export const META_DIR = '.convoy';
 /** Key of the inventory, under the prefix. */
 export const inventoryKey = (prefix: string) => `${prefix}${META_DIR}/inventory.json`;
 
+/**
+ * Key of the inventory's journal: the same bytes, written just before the inventory. Some
+ * S3-compatible servers (s3rver, plain-file gateways) keep the part of a body received before the
+ * client died; the journal is whole whenever the inventory is not.
+ */
+export const journalKey = (prefix: string) => `${prefix}${META_DIR}/inventory.journal.json`;
+
 /** Key of a release record: the manifest stored under its own fingerprint (immutable). */
 export const recordKey = (prefix: string, hash: string) => `${prefix}${META_DIR}/releases/${hash}.json`;
 

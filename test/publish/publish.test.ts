@@ -28,6 +28,7 @@ let release2: string[];
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex').slice(0, 12);
 const recordOf = (root: string) => `${PREFIX}.convoy/releases/${md5(fs.readFileSync(path.join(root, 'convoy-manifest.json')))}.json`;
 const INVENTORY = `${PREFIX}.convoy/inventory.json`;
+const JOURNAL = `${PREFIX}.convoy/inventory.journal.json`;
 const puts = (mark: number) => s3.since(mark).filter((r) => r.method === 'PUT').map((r) => keyOf(r, BUCKET));
 
 before(async () => {
@@ -60,12 +61,13 @@ test('publish puts every file the manifest names in the bucket with its bytes an
   }
   const record = await s3.get(BUCKET, recordOf(staticRoot));
   assert.deepEqual(record.body, fs.readFileSync(path.join(staticRoot, 'convoy-manifest.json')));
-  assert.deepEqual(s3.keys(BUCKET), [...release1.map((n) => PREFIX + n), recordOf(staticRoot), INVENTORY].sort());
+  assert.deepEqual(s3.keys(BUCKET), [...release1.map((n) => PREFIX + n), recordOf(staticRoot), INVENTORY, JOURNAL].sort());
 
   const order = puts(mark);
   const lastAsset = Math.max(...release1.map((n) => order.indexOf(PREFIX + n)));
   assert.ok(order.indexOf(recordOf(staticRoot)) > lastAsset, 'the record follows every object it names');
-  assert.equal(order.at(-1), INVENTORY, 'the inventory is written last');
+  assert.deepEqual(order.slice(-2), [JOURNAL, INVENTORY], 'the inventory is written last, its journal just before');
+  assert.deepEqual((await s3.get(BUCKET, JOURNAL)).body, (await s3.get(BUCKET, INVENTORY)).body);
   assert.equal(s3.since(mark).filter((r) => isListing(r, BUCKET)).length, 0);
 });
 
@@ -123,7 +125,7 @@ test('prune --keep 1: --dry-run deletes nothing; then exactly the objects only t
   const run = await convoy(dir, ['prune', '--keep', '1'], ENV);
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, new RegExp(`dropped 1; ${onlyOld.length + 1} object\\(s\\) deleted`));
-  assert.deepEqual(s3.keys(BUCKET), [...release2.map((n) => PREFIX + n), recordOf(staticRoot), INVENTORY, `${PREFIX}uploads/avatar.png`].sort());
+  assert.deepEqual(s3.keys(BUCKET), [...release2.map((n) => PREFIX + n), recordOf(staticRoot), INVENTORY, JOURNAL, `${PREFIX}uploads/avatar.png`].sort());
   for (const key of onlyOld) assert.equal((await s3.get(BUCKET, key)).status, 404, key);
   for (const name of release2) assert.deepEqual((await s3.get(BUCKET, PREFIX + name)).body, fs.readFileSync(path.join(staticRoot, name)), name);
   assert.equal(s3.since(mark).filter((r) => isListing(r, BUCKET)).length, 0);
@@ -143,7 +145,7 @@ test('a bucket from the environment; a missing bucket or manifest is a clear err
   assert.match(none.stderr, /no bucket to publish to: set publish\.bucket in the config or CONVOY_S3_BUCKET/);
   const run = await convoy(other, ['publish', '--quiet'], { CONVOY_S3_BUCKET: 'assets-other' });
   assert.equal(run.status, 0, run.stderr);
-  assert.equal(s3.keys('assets-other').length, manifestNames(path.join(other, 'public/static')).length + 2);
+  assert.equal(s3.keys('assets-other').length, manifestNames(path.join(other, 'public/static')).length + 3);
   // Bytes that no longer match their name are refused before anything is written.
   fs.appendFileSync(path.join(dir, 'static/css/reset.css'), '\n.later { color: red; }\n');
   await rebuild(dir);
