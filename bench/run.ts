@@ -57,6 +57,8 @@ const loadBefore = load();
 // A first build warms the JIT for sass/terser/clean-css, so pipeline and raw loop are compared warm.
 const warm = await timed(() => build(options('out-warm'), { parseTemplates: true, jobs: 1 }));
 if (warm.value.errors.length) throw new Error(warm.value.errors.join('\n'));
+// The JavaScript worker thread lives as long as the process: warm it the same way.
+if (wanted('build')) await build(options('out-warm-worker'), { parseTemplates: true });
 const outDir = path.join(dir, 'out-warm');
 
 // The default engines' cold build time, for the engines section (the warm build when 'build' is skipped).
@@ -103,17 +105,29 @@ const coldN = await timed(() => build(options('out-n'), { parseTemplates: true }
 const cpuN = process.cpuUsage(cpuN0);
 const busyN = (cpuN.user + cpuN.system) / 1000 / coldN.ms;
 if (coldN.value.errors.length) throw new Error(coldN.value.errors.join('\n'));
+const coldOff = await timed(() => build(options('out-nojs'), { parseTemplates: true, jsWorker: false }));
 // The same with one worker thread, started before the template scan (the default above 2 cores).
 const cold0 = await timed(() => build(options('out-1w'), { parseTemplates: true, workers: 1 }));
+// As `convoy build` runs: a fresh process, JIT warm-up (on V8's background threads too) included.
+const once = (opts: object) => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO, 'bench/build-once.ts'), dir, JSON.stringify(opts)], { cwd: REPO, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build-once failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { ms: number; cpuMs: number; errors: number };
+};
+const fresh1 = once({ jobs: 1 });
+const freshN = once({});
 const c = coldN.value.compression;
 defaultColdMs = coldN.ms;
 const desc = (b: typeof coldN.value) => `${b.files.length} files, ${b.bundles.length} bundles; ${b.jobs} thread(s), ${b.workers} worker(s)`;
 row('build', 'raw tools one after another in one thread, same inputs', `${(raw.ms / 1000).toFixed(2)} s`, Object.entries(rawParts).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', '));
 row('build', 'cold build, all cores (the default)', `${(coldN.ms / 1000).toFixed(2)} s`, `${desc(coldN.value)}; ${busyN.toFixed(2)} cores busy; ${c.jobs} compressions, ${c.reused} shared, up to ${c.maxInFlight} at once (${c.maxFilesInFlight} files)`);
+const ah = coldN.value.jsAhead;
+row('build', 'JavaScript minified ahead in a worker thread', ah ? `${ah.fromWorker} of ${ah.jobs} taken from it` : 'not started', ah ? `${ah.here} done here instead, ${(ah.waitedMs / 1000).toFixed(2)} s waited for it; without it the build took ${(coldOff.ms / 1000).toFixed(2)} s (×${(coldOff.ms / coldN.ms).toFixed(2)})` : undefined);
 row('build', 'cold build / raw tools', `×${(coldN.ms / raw.ms).toFixed(2)}`, 'target ≤ 0.75');
 row('build', 'cold build, 1 thread', `${(cold1.ms / 1000).toFixed(2)} s`, `${desc(cold1.value)}; ${busy1.toFixed(2)} cores busy (V8 GC)`);
 row('build', 'speedup, all cores / 1 thread', `×${(cold1.ms / coldN.ms).toFixed(2)}`, `on ${cores} cores; target ≥ 1.7`);
 row('build', 'cold build, all cores + 1 worker thread', `${(cold0.ms / 1000).toFixed(2)} s`, `×${(cold1.ms / cold0.ms).toFixed(2)} faster than 1 thread, ×${(coldN.ms / cold0.ms).toFixed(2)} than the default; ${desc(cold0.value)}`);
+row('build', 'fresh process (as `convoy build`), 1 thread / all cores', `${(fresh1.ms / 1000).toFixed(2)} s / ${(freshN.ms / 1000).toFixed(2)} s`, `×${(fresh1.ms / freshN.ms).toFixed(2)}; cores busy ${(fresh1.cpuMs / fresh1.ms).toFixed(2)} / ${(freshN.cpuMs / freshN.ms).toFixed(2)} (the 1-thread build's JIT and GC run on V8's own threads)`);
 row('build', 'first cold build in this process (1 thread)', `${(warm.ms / 1000).toFixed(2)} s`, 'includes the JIT warm-up of sass, terser and clean-css');
 
 const again = await timed(() => build(options('out-n'), { parseTemplates: true }));
@@ -138,6 +152,9 @@ json.build = {
   oneThreadMs: cold1.ms,
   speedup: cold1.ms / coldN.ms,
   oneWorkerMs: cold0.ms,
+  withoutJsWorkerMs: coldOff.ms,
+  jsAhead: ah,
+  fresh: { oneThread: fresh1, allCores: freshN },
   busyCores: { one: busy1, all: busyN },
   compression: c,
   firstColdMs: warm.ms,

@@ -92,7 +92,7 @@ export function runWorkers(
 }
 
 /** What the templates and named bundles mention: their sources are built by the scan, in this thread. */
-function mentioned(config: ConvoyConfig): string {
+export function mentioned(config: ConvoyConfig): string {
   let text = JSON.stringify(config.bundles);
   for (const root of config.templates) {
     let names: string[];

@@ -10,6 +10,8 @@ import { isPartial } from './core/bundles.ts';
 import { loadNunjucks } from './nunjucks-copy.ts';
 import { earlyBatches, runWorkers, statSize, type PlainOptions, type WorkerResult } from './build-workers.ts';
 import { prebuildTemplates } from './build-templates.ts';
+import { startMinifyAhead } from './build-minify-ahead.ts';
+import type { MinifyAheadStats } from './core/minify-ahead.ts';
 
 // Moved to their own modules; re-exported so importers of this module keep working.
 export type { WorkerMessage } from './build-workers.ts';
@@ -32,6 +34,11 @@ export interface BuildOptions {
   jobs?: number;
   /** Worker threads that compile and minify (default: jobs − 1, at most 4, above 2 cores when at least 2 MB of CSS/JS sources are to be processed; else none). */
   workers?: number;
+  /**
+   * Minify JavaScript ahead in a worker thread while this thread compiles and minifies CSS and
+   * scans templates (default: with jobs > 1, when at least AHEAD_MIN_BYTES of JavaScript is to be minified).
+   */
+  jsWorker?: boolean;
   /** Told after each step: files done out of total, and the current name. */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -70,6 +77,8 @@ export interface BuildReport {
   workers: number;
   /** Sources handed to workers before the template scan (no template or named bundle mentions them). */
   early: string[];
+  /** How the JavaScript minified ahead in the worker thread was used (absent when it was not started). */
+  jsAhead?: MinifyAheadStats;
   /** What compression did in this thread (workers count their own). */
   compression: CompressionStats;
   config: ConvoyConfig;
@@ -151,6 +160,10 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   // the build then waited 9–14 s for compression at its end (bench corpus, 2 cores).
   const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: 8 * jobs };
   pipeline.outputs.limits = limits;
+  // Terser is the largest single cost of a cold build and the only tool whose work is known
+  // before the scan; with it in another thread, each thread warms up only its own tools.
+  const ahead = opts.jsWorker === false || (jobs === 1 && !opts.jsWorker) ? undefined : startMinifyAhead(pipeline, stale, config, !!opts.jsWorker);
+  pipeline.steps.ahead = ahead;
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);
@@ -208,10 +221,16 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
 
   const scanStarted = performance.now();
   const oldBundles = { ...pipeline.manifest.data.bundles };
-  const scan = prebuildTemplates(convoy, config, nunjucks, opts, logger);
-
-  const scanMs = performance.now() - scanStarted;
-  await processFiles();
+  let scan: ScanReport | undefined;
+  let scanMs = 0;
+  try {
+    scan = prebuildTemplates(convoy, config, nunjucks, opts, logger);
+    scanMs = performance.now() - scanStarted;
+    await processFiles();
+  } finally {
+    ahead?.close();
+    pipeline.steps.ahead = undefined;
+  }
   // Twins a request made quickly are redone at full quality from the stored outputs; then every
   // queued twin must be on disk before the manifest names it.
   const compressStarted = performance.now();
@@ -260,6 +279,7 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
     workers,
     early: [...handedEarly].sort(),
     compression: { ...pipeline.outputs.compression },
+    ...(ahead ? { jsAhead: { ...ahead.stats } } : {}),
     config,
   };
 }

@@ -2,14 +2,37 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compilerFor } from './compilers.ts';
 import { joinCss, type Part } from './bundle.ts';
-import { minifyJs } from './minify.ts';
 import { outputName } from './fingerprint.ts';
 import { outputsOf, type FileEntry, type OutputEntry } from './manifest.ts';
 import { isEsModule } from './js-module.ts';
 import { rewriteModuleImports } from './js-imports.ts';
 import { mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
+import type { MinifyInput } from './minify.ts';
 import { assetKind, isMinName } from './asset-kind.ts';
 import type { BuildContext } from './build-steps.ts';
+
+/** A `.min` twin beside the source, used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten. */
+function minTwinOf(ctx: BuildContext, rel: string, esm: boolean) {
+  return !compilerFor(rel) && !isMinName(rel) && !esm && ctx.config.useExistingMinFiles ? ctx.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
+}
+
+/** What a source's minification is given: a plain file is its own source; processed code gets an intermediate name chained away. */
+function minifyInputOf(ctx: BuildContext, rel: string, abs: string, processed: { code: string; map?: SourceMap }, sourceName: string): MinifyInput {
+  const name = processed.map ? mapSource(`${ctx.inputs.inputName(abs)}.__processed__`) : sourceName;
+  return { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
+}
+
+/**
+ * The input `buildAsset` will minify a plain JavaScript source from, or undefined when it will
+ * not minify it or the guess would need work a build does once (compiling): the build hands
+ * these to a worker ahead of time (see minify-ahead.ts). Throws what loading the source throws.
+ */
+export function jsMinifyInputAhead(ctx: BuildContext, rel: string, abs: string): MinifyInput | undefined {
+  if (assetKind(rel) !== 'js' || compilerFor(rel) || isMinName(rel) || /\.mjs$/i.test(rel)) return undefined;
+  const source = ctx.steps.part(rel, abs);
+  if (isEsModule(source.code) || minTwinOf(ctx, rel, false)) return undefined;
+  return minifyInputOf(ctx, rel, abs, source, source.name);
+}
 
 /**
  * Builds the processed (minified, fingerprinted) form of one source and, with `plain`, its
@@ -31,8 +54,7 @@ export function buildAsset(ctx: BuildContext, requested: string, plain: boolean)
   source.dependencies.forEach((d) => deps.add(d));
   // CoffeeScript with import/export compiles to an unwrapped module: its output is what counts.
   const esm = kind === 'js' && (/\.mjs$/i.test(rel) || isEsModule(source.code));
-  // A `.min` twin beside the source is used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten.
-  const twin = !compilerFor(rel) && !alreadyMin && !esm && config.useExistingMinFiles ? finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
+  const twin = minTwinOf(ctx, rel, esm);
   // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
   const urls = (p: Part): { code: string; map?: SourceMap } => {
     // Nothing to rewrite and no map to carry: skip the parse (css-urls rewrites only these).
@@ -56,10 +78,8 @@ export function buildAsset(ctx: BuildContext, requested: string, plain: boolean)
     minified = kind === 'css' ? urls(twinPart) : { code: twinPart.code };
   } else {
     ctx.stats.minifies++;
-    // A plain file is its own source; processed code gets an intermediate name chained away.
-    const name = processed.map ? mapSource(`${inputs.inputName(found.abs)}.__processed__`) : source.name;
-    const input = { rel, name, code: processed.code, ...(processed.map ? { map: processed.map } : {}) };
-    minified = kind === 'css' ? steps.minifiedCss(input) : minifyJs(input, config.engines.js, steps.maps);
+    const input = minifyInputOf(ctx, rel, found.abs, processed, source.name);
+    minified = kind === 'css' ? steps.minifiedCss(input) : steps.minifiedJs(input);
   }
   const out = outputs.write((h) => outputName(rel, h, !alreadyMin), minified.code, kind, minified.map);
   const entry: FileEntry = { ...out, source: rel, inputs: inputs.inputsOf(deps), ...(plainOut ? { plain: plainOut.path } : {}), ...(esm ? { module: true as const } : {}) };

@@ -4,7 +4,8 @@ import type { ConvoyConfig } from '../config.ts';
 import type { Finder } from './finder.ts';
 import { compileSource, compilerFor, type Compiled } from './compilers.ts';
 import type { Joined, Part } from './bundle.ts';
-import { minifyCss } from './minify.ts';
+import { minifyCss, minifyJs, type MinifyInput, type Minified } from './minify.ts';
+import type { MinifyAhead } from './minify-ahead.ts';
 import { decodeSource } from './decode.ts';
 import { chainMaps, mapSource, stripMapComment, type SourceMap } from './sourcemaps.ts';
 import { assetKind } from './asset-kind.ts';
@@ -58,6 +59,8 @@ export type LoadedPart = Part & { dependencies: string[] };
 export class BuildSteps {
   private readonly inProgress: string[] = [];
   private mapsForErrors = false;
+  /** During a build: JavaScript minified ahead in a worker thread. */
+  ahead: MinifyAhead | undefined;
 
   constructor(private readonly host: StepHost) {}
 
@@ -159,6 +162,12 @@ export class BuildSteps {
       }
       throw err;
     }
+  }
+
+  /** Minified JavaScript: the build's worker result when it made one (see minify-ahead.ts), else made here. */
+  minifiedJs(input: MinifyInput): Minified {
+    const job = { input, engine: this.host.config.engines.js, wantMap: this.maps };
+    return this.ahead?.take(job) ?? minifyJs(input, job.engine, job.wantMap);
   }
 
   /** Minified CSS; valid CSS the minifier cannot read is still served, with one warning. */

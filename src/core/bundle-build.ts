@@ -2,7 +2,6 @@ import path from 'node:path';
 import { ConvoyError } from '../errors.ts';
 import { compilerFor } from './compilers.ts';
 import { joinCss, joinJs, type Part } from './bundle.ts';
-import { minifyJs } from './minify.ts';
 import { digest } from './fingerprint.ts';
 import type { BundleEntry } from './manifest.ts';
 import { chainable, mapSource, type SourceMap } from './sourcemaps.ts';
@@ -28,7 +27,7 @@ export function buildBundle(ctx: BuildContext, kind: 'css' | 'js', items: Bundle
       const p: Part = { rel: `inline <${kind === 'css' ? 'style' : 'script'}> #${i + 1}`, name: mapSource(`${sources[i]}.${kind}`), code: item.code };
       if (kind === 'js' && !combineOriginals) {
         stats.minifies++;
-        return { ...p, ...minifyJs(p, config.engines.js, steps.maps) };
+        return { ...p, ...steps.minifiedJs(p) };
       }
       return p;
     }
@@ -45,7 +44,7 @@ export function buildBundle(ctx: BuildContext, kind: 'css' | 'js', items: Bundle
       const p = steps.part(found.rel, found.abs, item.charset);
       if (kind === 'js' && !combineOriginals) {
         stats.minifies++;
-        return { ...p, ...minifyJs(p, config.engines.js, steps.maps) };
+        return { ...p, ...steps.minifiedJs(p) };
       }
       return p;
     }
@@ -72,7 +71,7 @@ export function buildBundle(ctx: BuildContext, kind: 'css' | 'js', items: Bundle
   if (kind === 'css' || combineOriginals) {
     stats.minifies++;
     const input = { rel: `${kind} carpool of ${sources.join(', ')}`, name: mapSource(`${key}.__joined__`), code: result.code, ...(result.map ? { map: result.map } : {}) };
-    result = kind === 'css' ? steps.minifiedCss(input) : minifyJs(input, config.engines.js, steps.maps);
+    result = kind === 'css' ? steps.minifiedCss(input) : steps.minifiedJs(input);
   }
   const out = ctx.outputs.write((h) => `${outDir}/${h}.cmin.${kind}`, result.code, kind, result.map);
   return { ...out, kind, sources, inputs: ctx.inputs.inputsOf(deps, inline) };
