@@ -89,32 +89,55 @@ export interface LoadedInventory {
   recovered: boolean;
 }
 
-const tryParse = (bytes: Buffer | undefined, key: string): InventoryData | ConvoyError => {
+/** Parses an inventory; a JSON syntax error (a cut-off body) is returned, an unknown shape thrown. */
+function parseOrDamaged(bytes: Buffer, key: string): InventoryData | ConvoyError {
   try {
     return parseInventory(bytes, key);
   } catch (err) {
-    if (err instanceof ConvoyError) return err;
+    if (err instanceof ConvoyError && err.cause instanceof SyntaxError) return err;
     throw err;
   }
-};
+}
+
+/** Reads the journal; failing to, the caller's own error stands. */
+async function readJournal(bucket: Bucket, prefix: string, orElse?: ConvoyError): Promise<Buffer | undefined> {
+  try {
+    return await bucket.get(journalKey(prefix));
+  } catch (err) {
+    throw orElse ?? err;
+  }
+}
 
 /**
- * The bucket's inventory: one GET when it is whole. Damaged or missing, the journal is read; it
- * holds what the interrupted save was writing (or, for a missing inventory, what the first publish
- * had started), so nothing convoy wrote is forgotten.
+ * The bucket's inventory: one GET when it is whole. The journal is trusted only where it can only
+ * be what an interrupted save was writing: an inventory cut off mid-body is a prefix of the
+ * journal's bytes; a missing inventory with a journal of pending keys only is a first publish
+ * killed between the two writes (a damaged journal there: killed before anything was uploaded).
+ * Anything else (an inventory deleted by hand, a stale journal) stops the command.
  */
 export async function loadInventory(bucket: Bucket, prefix: string): Promise<LoadedInventory> {
   const main = await bucket.get(inventoryKey(prefix));
-  const parsed = main ? tryParse(main, inventoryKey(prefix)) : undefined;
-  if (parsed && !(parsed instanceof ConvoyError)) return { inventory: parsed, recovered: false };
-  const journal = await bucket.get(journalKey(prefix));
-  if (!journal) {
-    if (parsed) throw parsed;
-    return { inventory: emptyInventory(), recovered: false };
+  if (main) {
+    const parsed = parseOrDamaged(main, inventoryKey(prefix));
+    if (!(parsed instanceof ConvoyError)) return { inventory: parsed, recovered: false };
+    const journal = await readJournal(bucket, prefix, parsed);
+    if (!journal || !journal.subarray(0, main.length).equals(main)) throw parsed;
+    const whole = parseOrDamaged(journal, journalKey(prefix));
+    if (whole instanceof ConvoyError) throw parsed;
+    return { inventory: whole, recovered: true };
   }
-  const fromJournal = tryParse(journal, journalKey(prefix));
-  if (fromJournal instanceof ConvoyError) throw parsed ?? fromJournal;
-  return { inventory: fromJournal, recovered: true };
+  const journal = await readJournal(bucket, prefix);
+  if (!journal) return { inventory: emptyInventory(), recovered: false };
+  const started = parseOrDamaged(journal, journalKey(prefix));
+  if (started instanceof ConvoyError) return { inventory: emptyInventory(), recovered: true };
+  if (Object.keys(started.objects).length || started.releases.length) {
+    throw new ConvoyError(
+      'E_PUBLISH',
+      `the inventory is missing but its journal lists ${Object.keys(started.objects).length} object(s) and ${started.releases.length} release(s): was it deleted by hand? To re-upload everything delete ${journalKey(prefix)} too; to keep what it lists, copy it to ${inventoryKey(prefix)}`,
+      { file: inventoryKey(prefix) },
+    );
+  }
+  return { inventory: started, recovered: true };
 }
 
 /** Writes the journal, then the inventory; it changes with every publish, so caches must not keep either. */

@@ -42,7 +42,7 @@ export interface PublishReport {
   bytes: number;
   recordWritten: boolean;
   inventoryWritten: boolean;
-  /** The inventory was damaged or missing and was restored from its journal (and written again). */
+  /** The inventory was cut off mid-write or never written and was restored from its journal (and, unless a dry run, written again). */
   inventoryRecovered: boolean;
   /** Nothing at all was written: the bucket already held this exact release as the latest. */
   nothingNew: boolean;

@@ -7,7 +7,7 @@ import type { ConvoyOptions } from '../../src/config.ts';
 import { memoryLogger } from '../helpers.ts';
 import { builtSite, convoy, convoyAsync, keyOf, manifestNames, rebuild, startS3, type S3Server } from './s3.ts';
 
-const TRIALS = 4;
+const TRIALS = 5;
 const PREFIX = 'static/';
 
 let s3: S3Server;
@@ -44,9 +44,9 @@ test('a publish killed (SIGKILL) at random points is completed by the next one; 
   // PUTs of an uninterrupted publish of B: the pending inventory (journal, inventory), the new
   // objects, the record, the inventory (journal, inventory).
   const total = fresh.length + 5;
-  // Spread over the uploads, then the last two: the journal and the inventory itself (a server that
-  // keeps a partial body leaves a damaged inventory there).
-  const spread = TRIALS - 2;
+  // Spread over the uploads, then each of the last three writes: the record, the journal and the
+  // inventory itself (a server that keeps a partial body leaves a cut-off inventory there).
+  const spread = TRIALS - 3;
   const points = Array.from({ length: TRIALS }, (_, i) => (i >= spread ? total - (TRIALS - 1 - i) : 1 + Math.floor(((i + Math.random()) * (total - 5)) / spread)));
   const staticB = path.join(dirB, 'public/static');
   const staticA = path.join(dirA, 'public/static');
