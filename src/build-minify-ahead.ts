@@ -3,6 +3,7 @@ import { jsMinifyInputAhead } from './core/asset-build.ts';
 import { MinifyAhead } from './core/minify-ahead.ts';
 import type { MinifyInput } from './core/minify.ts';
 import type { ConvoyConfig } from './config.ts';
+import { ConvoyError } from './errors.ts';
 import { mentioned } from './build-workers.ts';
 
 /**
@@ -22,8 +23,9 @@ export function startMinifyAhead(pipeline: Pipeline, stale: { rel: string; abs: 
     try {
       const input = jsMinifyInputAhead(pipeline, f.rel, f.abs);
       if (input) inputs.push(input);
-    } catch {
+    } catch (err) {
       // Unreadable or undecodable: the build reports it when it gets there.
+      if (!(err instanceof ConvoyError) && !(err as NodeJS.ErrnoException).code) throw err;
     }
   }
   const bytes = inputs.reduce((n, i) => n + i.code.length, 0);
@@ -36,5 +38,5 @@ export function startMinifyAhead(pipeline: Pipeline, stale: { rel: string; abs: 
   inputs.sort((a, b) => at(a.rel) - at(b.rel) || b.code.length - a.code.length);
   const engine = config.engines.js;
   const wantMap = pipeline.steps.maps;
-  return new MinifyAhead(inputs.map((input) => ({ input, engine, wantMap })));
+  return new MinifyAhead(inputs.map((input) => ({ input, engine, wantMap })), config.logger);
 }

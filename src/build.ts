@@ -11,7 +11,7 @@ import { loadNunjucks } from './nunjucks-copy.ts';
 import { earlyBatches, runWorkers, statSize, type PlainOptions, type WorkerResult } from './build-workers.ts';
 import { prebuildTemplates } from './build-templates.ts';
 import { startMinifyAhead } from './build-minify-ahead.ts';
-import type { MinifyAheadStats } from './core/minify-ahead.ts';
+import type { MinifyAhead, MinifyAheadStats } from './core/minify-ahead.ts';
 
 // Moved to their own modules; re-exported so importers of this module keep working.
 export type { WorkerMessage } from './build-workers.ts';
@@ -36,7 +36,8 @@ export interface BuildOptions {
   workers?: number;
   /**
    * Minify JavaScript ahead in a worker thread while this thread compiles and minifies CSS and
-   * scans templates (default: with jobs > 1, when at least AHEAD_MIN_BYTES of JavaScript is to be minified).
+   * scans templates (default: with jobs > 1 and no build workers, when at least AHEAD_MIN_BYTES
+   * of JavaScript is to be minified; true forces it, even beside build workers).
    */
   jsWorker?: boolean;
   /** Told after each step: files done out of total, and the current name. */
@@ -160,10 +161,6 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   // the build then waited 9–14 s for compression at its end (bench corpus, 2 cores).
   const limits: CompressionLimits = jobs === 1 ? { ...defaultLimits(), concurrency: 0 } : { ...defaultLimits(), concurrency: 8 * jobs };
   pipeline.outputs.limits = limits;
-  // Terser is the largest single cost of a cold build and the only tool whose work is known
-  // before the scan; with it in another thread, each thread warms up only its own tools.
-  const ahead = opts.jsWorker === false || (jobs === 1 && !opts.jsWorker) ? undefined : startMinifyAhead(pipeline, stale, config, !!opts.jsWorker);
-  pipeline.steps.ahead = ahead;
   let done = 0;
   const total = sources.length;
   const progress = (label: string) => opts.onProgress?.(++done, total, label);
@@ -223,7 +220,15 @@ export async function build(options: ConvoyOptions, opts: BuildOptions = {}): Pr
   const oldBundles = { ...pipeline.manifest.data.bundles };
   let scan: ScanReport | undefined;
   let scanMs = 0;
+  // Terser is the largest single cost of a cold build and the only tool whose work is known
+  // before the scan; with it in another thread, each thread warms up only its own tools. Not
+  // beside build workers: they already take the sources it would (and it would do them twice).
+  let ahead: MinifyAhead | undefined;
   try {
+    if (opts.jsWorker || (opts.jsWorker === undefined && jobs > 1 && workers === 0)) {
+      ahead = startMinifyAhead(pipeline, stale, config, !!opts.jsWorker);
+      pipeline.steps.ahead = ahead;
+    }
     scan = prebuildTemplates(convoy, config, nunjucks, opts, logger);
     scanMs = performance.now() - scanStarted;
     await processFiles();

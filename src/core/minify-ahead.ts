@@ -4,28 +4,30 @@
 // itself. Results are keyed by every input of `minifyJs`, so a wrong guess costs time, never bytes.
 import { createHash } from 'node:crypto';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { Engines } from '../config.ts';
+import type { Engines, Logger } from '../config.ts';
+import { messageOf } from '../errors.ts';
 import { minifyJs, type MinifyInput, type Minified } from './minify.ts';
 
-/** One minification: the exact arguments of `minifyJs`. */
+/** One minification: the arguments of `minifyJs` (its `sourcesContent` is always the default here). */
 export interface MinifyJob {
   input: MinifyInput;
   engine: Engines['js'];
   wantMap: boolean;
 }
 
-/** What the worker sends back for job `i` of batch `batch` (no result: it failed, the pipeline redoes it for the error). */
+/** What the worker sends back for job `i` (no result: it failed, the pipeline redoes it for the error). */
 export interface MinifyAnswer {
-  batch: number;
   i: number;
   result?: Minified;
 }
 
-/** A batch as the worker receives it: jobs, and who holds each (see CLAIM). */
+/** A batch as the worker receives it: the jobs, who holds each (see CLAIM), and where to answer. */
 export interface MinifyBatch {
-  batch: number;
   jobs: MinifyJob[];
   claims: SharedArrayBuffer;
+  /** Counts answers; the worker notifies on it after each. */
+  signal: SharedArrayBuffer;
+  port: MessagePort;
 }
 
 /** States of a job in the shared claims array: a job is done by whoever moves it off FREE first. */
@@ -41,7 +43,7 @@ export interface MinifyAheadStats {
   here: number;
   /** Minifications the pipeline asked for that no job matched. */
   unmatched: number;
-  /** Time this thread spent waiting for the worker. */
+  /** Time this thread spent blocked waiting for the worker (not counting jobs it did meanwhile). */
   waitedMs: number;
 }
 
@@ -52,65 +54,91 @@ const keyOf = (job: MinifyJob) =>
     .update(job.input.code)
     .digest('hex');
 
-/** How long the worker may go without answering anything before this thread stops waiting for it. */
-const STALL_MS = 120_000;
+/**
+ * How long a job the worker holds may go unanswered before this thread does it itself: the
+ * worker's exit is only seen on the event loop, which a waiting thread is not running. Generous
+ * (terser does ~100 kB/s cold) so a slow worker is not raced, finite so a dead one is not awaited.
+ */
+const stallMs = (job: MinifyJob) => 20_000 + job.input.code.length / 50;
 
-/** The worker thread, one per process, started on first use and kept for later builds (it stays warm). */
-let shared: { worker: Worker; port: MessagePort; signal: Int32Array } | undefined;
-let batches = 0;
+/** Idle this long after a build, the worker ends (watch mode and servers keep no terser heap). */
+const IDLE_MS = 30_000;
 
-function start(): NonNullable<typeof shared> {
+/** The worker thread, one per process, started on first use and kept warm between close builds. */
+let shared: Worker | undefined;
+let idle: NodeJS.Timeout | undefined;
+/** It failed once in this process: every build minifies in its own thread from then on. */
+let broken = false;
+
+function worker(logger: Logger): Worker | undefined {
+  clearTimeout(idle);
+  if (shared || broken) return shared;
   const here = new URL(import.meta.url);
   const isTs = here.pathname.endsWith('.ts');
-  const { port1, port2 } = new MessageChannel();
-  const signal = new Int32Array(new SharedArrayBuffer(4));
-  // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
-  const worker = new Worker(new URL(isTs ? './minify-ahead-worker.dev.mjs' : './minify-ahead-worker.js', here), {
-    workerData: { port: port2, signal },
-    transferList: [port2],
-    // Terser allocates fast: a young generation of 96 MB (32 MB semi-spaces) cut its GC time (bench/).
-    resourceLimits: { maxYoungGenerationSizeMb: 96 },
-    ...(isTs ? { execArgv: [] } : {}),
-  });
-  // It must never keep the process alive, nor its failure crash it: the pipeline then minifies here.
-  worker.unref();
-  worker.on('error', () => {
-    shared = undefined;
-  });
-  worker.on('exit', () => {
-    shared = undefined;
-  });
-  port1.unref();
-  shared = { worker, port: port1, signal };
+  try {
+    // From sources, the dev entry registers tsx itself: the parent's `--import tsx` would resolve from the cwd.
+    const w = new Worker(new URL(isTs ? './minify-ahead-worker.dev.mjs' : './minify-ahead-worker.js', here), {
+      // Terser allocates fast: a 96 MB young generation (32 MB semi-spaces) cut its GC time (bench/).
+      resourceLimits: { maxYoungGenerationSizeMb: 96 },
+      ...(isTs ? { execArgv: [] } : {}),
+    });
+    // It must never keep the process alive.
+    w.unref();
+    w.on('error', (err) => {
+      broken = true;
+      logger.warn(`the JavaScript minify worker failed (${messageOf(err)}): minifying in the main thread from now on`);
+    });
+    w.on('exit', () => {
+      if (shared === w) shared = undefined;
+    });
+    shared = w;
+  } catch (err) {
+    broken = true;
+    logger.warn(`the JavaScript minify worker could not start (${messageOf(err)}): minifying in the main thread`);
+  }
   return shared;
 }
 
 /** JavaScript minifications of one build, offered to the worker in the order this thread will likely need them. */
 export class MinifyAhead {
   readonly stats: MinifyAheadStats = { jobs: 0, fromWorker: 0, here: 0, unmatched: 0, waitedMs: 0 };
-  private readonly index = new Map<string, number>();
-  /** Results by job: undefined when it failed (the pipeline redoes it to raise its error). */
+  /** Job indexes by source: a minification of another source is not hashed at all. */
+  private readonly byRel = new Map<string, { key: string; i: number }[]>();
+  /** Results by job: `result` absent when it failed (the pipeline redoes it to raise its error). */
   private readonly results = new Map<number, { result?: Minified; worker: boolean }>();
   private readonly claims: Int32Array;
-  private readonly batch: number;
-  private readonly link: NonNullable<typeof shared>;
+  private readonly signal: Int32Array;
+  private readonly port: MessagePort;
 
-  constructor(private readonly jobs: MinifyJob[]) {
-    this.link = shared ?? start();
-    this.batch = ++batches;
-    const buffer = new SharedArrayBuffer(4 * Math.max(1, jobs.length));
-    this.claims = new Int32Array(buffer);
-    jobs.forEach((job, i) => this.index.set(keyOf(job), i));
+  constructor(
+    private readonly jobs: MinifyJob[],
+    logger: Logger,
+  ) {
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, jobs.length)));
+    this.signal = new Int32Array(new SharedArrayBuffer(4));
+    jobs.forEach((job, i) => {
+      const list = this.byRel.get(job.input.rel) ?? [];
+      list.push({ key: keyOf(job), i });
+      this.byRel.set(job.input.rel, list);
+    });
     this.stats.jobs = jobs.length;
-    this.link.port.postMessage({ batch: this.batch, jobs, claims: buffer } satisfies MinifyBatch);
+    // Each batch answers on its own channel: two builds in one process never read each other's answers.
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.unref();
+    const w = worker(logger);
+    if (!w) {
+      this.close();
+      return;
+    }
+    w.postMessage({ jobs, claims: this.claims.buffer as SharedArrayBuffer, signal: this.signal.buffer as SharedArrayBuffer, port: port2 } satisfies MinifyBatch, [port2]);
   }
 
   /** Moves what the worker sent so far into `results`. */
   private drain(): void {
-    for (let m = receiveMessageOnPort(this.link.port); m; m = receiveMessageOnPort(this.link.port)) {
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       const answer = m.message as MinifyAnswer;
-      // Answers of an earlier build that ended before taking them are dropped.
-      if (answer.batch === this.batch) this.results.set(answer.i, { ...(answer.result ? { result: answer.result } : {}), worker: true });
+      this.results.set(answer.i, { ...(answer.result ? { result: answer.result } : {}), worker: true });
     }
   }
 
@@ -122,7 +150,8 @@ export class MinifyAhead {
         try {
           this.results.set(i, { result: minifyJs(job.input, job.engine, job.wantMap), worker: false });
         } catch {
-          this.results.set(i, { worker: false }); // its error is raised when the pipeline asks for it
+          // Not swallowed: the pipeline minifies it again when it gets there and raises the error with its file and line.
+          this.results.set(i, { worker: false });
         }
         this.stats.here++;
         return true;
@@ -136,7 +165,9 @@ export class MinifyAhead {
    * this thread should minify it itself (nobody started it, no job matches, or the worker failed).
    */
   take(job: MinifyJob): Minified | undefined {
-    const i = this.index.get(keyOf(job));
+    const candidates = this.byRel.get(job.input.rel);
+    const key = candidates && keyOf(job);
+    const i = candidates?.find((c) => c.key === key)?.i;
     if (i === undefined) {
       this.stats.unmatched++;
       return undefined;
@@ -148,27 +179,27 @@ export class MinifyAhead {
       if (held === CLAIM.FREE) this.stats.here++;
       if (held === CLAIM.FREE || held === CLAIM.HERE) return undefined;
     }
-    const started = performance.now();
-    let progress = started;
+    let progress = performance.now();
     while (!this.results.has(i)) {
-      if (this.helpFromTheBack()) {
-        progress = performance.now();
-        this.drain();
-        continue;
-      }
-      const seen = Atomics.load(this.link.signal, 0);
+      const seen = Atomics.load(this.signal, 0);
       this.drain();
       if (this.results.has(i)) break;
-      // The worker's exit is only seen on the event loop, which this thread is not running: a
-      // worker silent for this long is taken as gone, and the job is done here.
-      if (performance.now() - progress > STALL_MS) {
+      // Answered between the drain and now: its message is in the port, take it rather than help.
+      if (Atomics.load(this.claims, i) === CLAIM.ANSWERED) continue;
+      if (this.helpFromTheBack()) {
+        progress = performance.now();
+        continue;
+      }
+      if (performance.now() - progress > stallMs(this.jobs[i]!)) {
         this.results.set(i, { worker: false });
         this.stats.here++;
         break;
       }
-      if (Atomics.wait(this.link.signal, 0, seen, 250) !== 'timed-out') progress = performance.now();
+      const before = performance.now();
+      const woke = Atomics.wait(this.signal, 0, seen, 250) !== 'timed-out';
+      this.stats.waitedMs += performance.now() - before;
+      if (woke) progress = performance.now();
     }
-    this.stats.waitedMs += performance.now() - started;
     const got = this.results.get(i)!;
     if (got.worker && got.result) this.stats.fromWorker++;
     return got.result;
@@ -181,8 +212,11 @@ export class MinifyAhead {
     return n;
   }
 
-  /** Leaves the jobs nobody started to nobody: the worker skips them. */
+  /** Leaves the jobs nobody started to nobody (the worker skips them); the worker ends if no build follows soon. */
   close(): void {
     for (let i = 0; i < this.jobs.length; i++) Atomics.compareExchange(this.claims, i, CLAIM.FREE, CLAIM.HERE);
+    this.port.close();
+    clearTimeout(idle);
+    idle = setTimeout(() => void shared?.terminate(), IDLE_MS).unref();
   }
 }
