@@ -90,6 +90,7 @@ export async function runPublishCommand(command: 'publish' | 'prune', args: stri
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const quiet = !!values.quiet;
   const dryRun = !!values['dry-run'];
+  const recovered = (where: string) => io.err.write(`convoy: warning: the inventory in ${where} was damaged or missing; restored from its journal${dryRun ? '' : ' and written again'}\n`);
   try {
     if (command === 'publish') {
       const r = await publish(options, {
@@ -98,7 +99,7 @@ export async function runPublishCommand(command: 'publish' | 'prune', args: stri
         ...(io.err.isTTY && !quiet ? { onProgress: progressBar(io.err) } : {}),
       });
       const where = `s3://${r.bucket}/${r.prefix}`;
-      if (r.inventoryRecovered) io.err.write(`convoy: warning: the inventory in ${where} was damaged or missing; restored from its journal${dryRun ? '' : ' and written again'}\n`);
+      if (r.inventoryRecovered) recovered(where);
       if (r.nothingNew) {
         io.out(`nothing new: release ${r.release} is already the latest in ${where}; ${r.skipped} object(s) skipped, none written`);
         return 0;
@@ -113,7 +114,7 @@ export async function runPublishCommand(command: 'publish' | 'prune', args: stri
       return 0;
     }
     const r = await prune(options, { dryRun, ...(keep ? { keep } : {}) });
-    if (r.inventoryRecovered) io.err.write(`convoy: warning: the inventory in s3://${r.bucket} was damaged or missing; restored from its journal${dryRun ? '' : ' and written again'}\n`);
+    if (r.inventoryRecovered) recovered(`s3://${r.bucket}`);
     if (!quiet) for (const k of r.deleted) io.out(`${dryRun ? 'would delete' : 'deleted'} ${k}`);
     io.out(
       `${dryRun ? 'dry run: ' : ''}kept ${r.kept.length} release(s) (${r.kept.map((x) => x.hash).join(', ') || 'none'}; ${r.keptObjects} object(s)), ` +

@@ -12,6 +12,9 @@ import { assetKind, isMinName } from './asset-kind.ts';
 import type { BuildContext } from './build-steps.ts';
 
 /** A `.min` twin beside the source, used as the minified form (useExistingMinFiles); not for a module, whose imports are rewritten. */
+/** Whether a script is an ES module (`.mjs`, or import/export in its code): its imports are rewritten, it is never minified from a `.min` twin. */
+const isModuleScript = (rel: string, code: string) => /\.mjs$/i.test(rel) || isEsModule(code);
+
 function minTwinOf(ctx: BuildContext, rel: string, esm: boolean) {
   return !compilerFor(rel) && !isMinName(rel) && !esm && ctx.config.useExistingMinFiles ? ctx.finder.tryFind(rel.replace(/\.(css|js)$/i, '.min.$1')) : undefined;
 }
@@ -28,9 +31,9 @@ function minifyInputOf(ctx: BuildContext, rel: string, abs: string, processed: {
  * these to a worker ahead of time (see minify-ahead.ts). Throws what loading the source throws.
  */
 export function jsMinifyInputAhead(ctx: BuildContext, rel: string, abs: string): MinifyInput | undefined {
-  if (assetKind(rel) !== 'js' || compilerFor(rel) || isMinName(rel) || /\.mjs$/i.test(rel)) return undefined;
+  if (assetKind(rel) !== 'js' || compilerFor(rel) || isMinName(rel)) return undefined;
   const source = ctx.steps.part(rel, abs);
-  if (isEsModule(source.code) || minTwinOf(ctx, rel, false)) return undefined;
+  if (isModuleScript(rel, source.code) || minTwinOf(ctx, rel, false)) return undefined;
   return minifyInputOf(ctx, rel, abs, source, source.name);
 }
 
@@ -53,7 +56,7 @@ export function buildAsset(ctx: BuildContext, requested: string, plain: boolean)
   const source = steps.part(rel, found.abs);
   source.dependencies.forEach((d) => deps.add(d));
   // CoffeeScript with import/export compiles to an unwrapped module: its output is what counts.
-  const esm = kind === 'js' && (/\.mjs$/i.test(rel) || isEsModule(source.code));
+  const esm = kind === 'js' && isModuleScript(rel, source.code);
   const twin = minTwinOf(ctx, rel, esm);
   // CSS gets its url()s rewritten for the output's folder (a file joined with itself).
   const urls = (p: Part): { code: string; map?: SourceMap } => {
